@@ -1,0 +1,299 @@
+//! The session driver: one task per session. It runs the heartbeat, owns the WebSocket once
+//! there is one (reading, writing, closing), and ends the session exactly once.
+
+use std::{
+    collections::VecDeque,
+    future::{Future, poll_fn},
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use futures_util::{Sink, SinkExt, Stream};
+use tokio::time::{Instant, Sleep};
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
+use tower_socketio_protocol::engine::{Frame, PacketType, ProtocolVersion};
+
+use crate::{
+    engine::{Handler, Inner, SocketRef},
+    socket::{CloseMode, CloseReason, Socket, TransportKind},
+    ws::{self, WsStream},
+};
+
+/// How many incoming WebSocket messages one wake-up handles before yielding, so that one
+/// busy client cannot starve the others on its worker thread.
+const READS_PER_WAKE: usize = 32;
+
+/// How long a graceful close waits for the client to fetch its last polling payload, or for
+/// the last WebSocket frames to be written.
+const CLOSE_GRACE: Duration = Duration::from_secs(30);
+const WS_CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+enum Step {
+    Closed,
+    Upgraded(Box<WsStream>),
+}
+
+pub(crate) async fn run<H: Handler>(
+    engine: Arc<Inner<H>>,
+    socket: SocketRef<H>,
+    mut ws: Option<WsStream>,
+) {
+    let deadline = socket.lock().heartbeat.deadline;
+    let mut sleep = std::pin::pin!(tokio::time::sleep_until(deadline));
+    let mut out = Outgoing::default();
+    loop {
+        let step = match ws.as_mut() {
+            None => poll_fn(|cx| polling_step(&socket, sleep.as_mut(), cx)).await,
+            Some(w) => {
+                poll_fn(|cx| ws_step(&engine, &socket, w, &mut out, sleep.as_mut(), cx)).await
+            }
+        };
+        match step {
+            Step::Upgraded(w) => ws = Some(*w),
+            Step::Closed => break,
+        }
+    }
+    finish(&engine, &socket, ws, out).await;
+}
+
+/// Polling mode: wait for the heartbeat deadline, a close, or a completed upgrade.
+fn polling_step<D>(
+    socket: &Arc<Socket<D>>,
+    sleep: Pin<&mut Sleep>,
+    cx: &mut Context<'_>,
+) -> Poll<Step> {
+    socket.driver.register(cx.waker());
+    {
+        let mut st = socket.lock();
+        if st.close.is_some() {
+            return Poll::Ready(Step::Closed);
+        }
+        if let Some(w) = st.upgraded.take() {
+            return Poll::Ready(Step::Upgraded(w));
+        }
+    }
+    if heartbeat(socket, sleep, cx) {
+        return Poll::Ready(Step::Closed);
+    }
+    Poll::Pending
+}
+
+/// Runs the heartbeat timer. Returns `true` if the session timed out.
+fn heartbeat<D>(socket: &Arc<Socket<D>>, mut sleep: Pin<&mut Sleep>, cx: &mut Context<'_>) -> bool {
+    while sleep.as_mut().poll(cx).is_ready() {
+        let now = Instant::now();
+        let mut st = socket.lock();
+        let hb = &mut st.heartbeat;
+        if now < hb.deadline {
+            // A pong (or a v3 ping) moved the deadline.
+            let d = hb.deadline;
+            drop(st);
+            sleep.as_mut().reset(d);
+            continue;
+        }
+        if socket.protocol() == ProtocolVersion::V4 && !hb.awaiting_pong {
+            hb.awaiting_pong = true;
+            hb.deadline = now + socket.config.ping_timeout;
+            let d = hb.deadline;
+            st.push_unbounded(Frame::control(PacketType::Ping, ""));
+            drop(st);
+            socket.writer.wake();
+            sleep.as_mut().reset(d);
+            continue;
+        }
+        drop(st);
+        tracing::debug!(target: "engineio::socket", sid = %socket.id(), "ping timeout");
+        socket.abort(CloseReason::PingTimeout);
+        return true;
+    }
+    false
+}
+
+/// Frames taken from the session's queue and not yet written to the WebSocket.
+#[derive(Default)]
+struct Outgoing {
+    frames: VecDeque<Frame>,
+    bytes: usize,
+    count: usize,
+    flush: bool,
+}
+
+/// WebSocket mode: write what is queued, read what arrives, keep the heartbeat.
+fn ws_step<H: Handler>(
+    engine: &Inner<H>,
+    socket: &SocketRef<H>,
+    ws: &mut WsStream,
+    out: &mut Outgoing,
+    sleep: Pin<&mut Sleep>,
+    cx: &mut Context<'_>,
+) -> Poll<Step> {
+    socket.writer.register(cx.waker());
+    socket.driver.register(cx.waker());
+    if socket.lock().close.is_some() || heartbeat(socket, sleep, cx) {
+        return Poll::Ready(Step::Closed);
+    }
+
+    // Write.
+    if let Err(e) = write_some(socket, ws, out, cx) {
+        tracing::debug!(target: "engineio::transport", sid = %socket.id(), error = %e, "WebSocket write failed");
+        socket.abort(CloseReason::TransportError);
+        return Poll::Ready(Step::Closed);
+    }
+
+    // Read.
+    for _ in 0..READS_PER_WAKE {
+        match Pin::new(&mut *ws).poll_next(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Some(Ok(msg))) => {
+                if let WsMessage::Close(_) = msg {
+                    socket.abort(CloseReason::TransportClose);
+                    return Poll::Ready(Step::Closed);
+                }
+                match ws::decode(socket, msg) {
+                    Ok(Some(packet)) => {
+                        if !engine.on_packet(socket, packet) {
+                            return Poll::Ready(Step::Closed);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::debug!(target: "engineio::transport", sid = %socket.id(), %error, "undecodable packet");
+                        socket.abort(CloseReason::ParseError);
+                        return Poll::Ready(Step::Closed);
+                    }
+                }
+            }
+            Poll::Ready(Some(Err(e))) => {
+                let too_big = matches!(e, tungstenite::Error::Capacity(_));
+                tracing::debug!(target: "engineio::transport", sid = %socket.id(), error = %e, "WebSocket read failed");
+                socket.abort(CloseReason::TransportError);
+                if too_big {
+                    // Tell the client why, as `ws` does with its maxPayload.
+                    let _ = Pin::new(&mut *ws).start_send(ws::too_big_close());
+                    let _ = Pin::new(&mut *ws).poll_flush(cx);
+                }
+                return Poll::Ready(Step::Closed);
+            }
+            Poll::Ready(None) => {
+                socket.abort(CloseReason::TransportClose);
+                return Poll::Ready(Step::Closed);
+            }
+        }
+    }
+    // Budget used up: come back after the other tasks had their turn.
+    cx.waker().wake_by_ref();
+    Poll::Pending
+}
+
+/// Moves queued frames into the WebSocket as far as it accepts them, then flushes.
+fn write_some<D>(
+    socket: &crate::Socket<D>,
+    ws: &mut WsStream,
+    out: &mut Outgoing,
+    cx: &mut Context<'_>,
+) -> Result<(), tungstenite::Error> {
+    loop {
+        if out.frames.is_empty() {
+            let mut st = socket.lock();
+            // Account for the batch written since the last refill.
+            st.queued_frames = st.queued_frames.saturating_sub(out.count);
+            st.queued_bytes = st.queued_bytes.saturating_sub(out.bytes);
+            out.count = 0;
+            out.bytes = 0;
+            if st.outbox.is_empty() {
+                break;
+            }
+            std::mem::swap(&mut out.frames, &mut st.outbox);
+        }
+        match Pin::new(&mut *ws).poll_ready(cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Pending => return Ok(()),
+        }
+        let Some(frame) = out.frames.pop_front() else {
+            continue;
+        };
+        out.count += 1;
+        out.bytes += frame.len();
+        Pin::new(&mut *ws).start_send(ws::to_ws_message(socket, frame))?;
+        out.flush = true;
+    }
+    if out.flush {
+        match Pin::new(&mut *ws).poll_flush(cx) {
+            Poll::Ready(Ok(())) => out.flush = false,
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Pending => {}
+        }
+    }
+    Ok(())
+}
+
+/// Ends the session: tells the handler, lets the transport close as the close mode asks,
+/// and removes the session from the registry.
+async fn finish<H: Handler>(
+    engine: &Inner<H>,
+    socket: &SocketRef<H>,
+    ws: Option<WsStream>,
+    out: Outgoing,
+) {
+    let (reason, mode, transport) = {
+        let mut st = socket.lock();
+        let transport = st.transport;
+        match st.close.as_mut() {
+            Some(c) => {
+                c.handled = true;
+                (c.reason, c.mode, transport)
+            }
+            // The driver only stops once a close has started.
+            None => return,
+        }
+    };
+    let graceful_poll = mode == CloseMode::Graceful && transport == TransportKind::Polling;
+    if !graceful_poll {
+        engine.remove(&socket.id());
+    }
+    tracing::debug!(target: "engineio::socket", sid = %socket.id(), %reason, "session closed");
+    engine.handler.on_close(socket, reason);
+
+    if let Some(mut ws) = ws {
+        let _ = tokio::time::timeout(WS_CLOSE_GRACE, async {
+            if mode == CloseMode::Graceful {
+                let mut frames = out.frames;
+                frames.extend(std::mem::take(&mut socket.lock().outbox));
+                for frame in frames {
+                    if ws.feed(ws::to_ws_message(socket, frame)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            if !matches!(
+                reason,
+                CloseReason::TransportClose | CloseReason::TransportError
+            ) {
+                let _ = ws.close(None).await;
+            } else {
+                let _ = ws.flush().await;
+            }
+        })
+        .await;
+    } else if graceful_poll {
+        // Wait for the client to fetch the final payload (ending with `1`).
+        let _ = tokio::time::timeout(
+            CLOSE_GRACE,
+            poll_fn(|cx| {
+                socket.driver.register(cx.waker());
+                let st = socket.lock();
+                let delivered = st.close.as_ref().is_some_and(|c| c.delivered);
+                if delivered {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }),
+        )
+        .await;
+        engine.remove(&socket.id());
+    }
+}

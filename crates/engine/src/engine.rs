@@ -1,0 +1,426 @@
+//! The engine: session registry, request routing, handshake.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{Arc, PoisonError, RwLock},
+};
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header, request::Parts};
+use http_body_util::Full;
+use tower_socketio_protocol::engine::{
+    Frame, Message, Packet, PacketType, ProtocolVersion, payload,
+};
+
+use crate::{
+    config::EngineConfig,
+    error::{ErrorCode, error_response},
+    sid::Sid,
+    socket::{CloseMode, CloseReason, PollReply, Socket, TransportKind},
+};
+
+/// A type-erased error, as tower uses.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What an application plugs into the engine: it creates per-session data and receives the
+/// sessions' events.
+///
+/// Callbacks run on the task that read the data (a polling request or the WebSocket driver),
+/// in the order the client sent the packets. They must not block; spawn work that waits.
+pub trait Handler: Send + Sync + 'static {
+    /// Per-session data, available as [`Socket::data`].
+    type Data: Send + Sync + 'static;
+
+    /// Creates the data of a new session from its handshake request.
+    fn session_data(&self, sid: Sid, request: Parts) -> Self::Data;
+
+    /// A session opened. Frames sent from here follow the handshake packet.
+    fn on_open(&self, socket: &Arc<Socket<Self::Data>>);
+
+    /// A message arrived.
+    fn on_message(&self, socket: &Arc<Socket<Self::Data>>, message: Message);
+
+    /// The session closed. Called exactly once per session.
+    fn on_close(&self, socket: &Arc<Socket<Self::Data>>, reason: CloseReason);
+
+    /// The session moved to another transport (after a completed upgrade).
+    fn on_upgrade(&self, socket: &Arc<Socket<Self::Data>>, transport: TransportKind) {
+        let _ = (socket, transport);
+    }
+}
+
+/// An Engine.IO server: the session registry and the request handler.
+///
+/// Cheap to clone. Mount it with [`crate::EngineIoLayer`], or call [`Engine::handle`] from a
+/// service of your own.
+pub struct Engine<H: Handler> {
+    pub(crate) inner: Arc<Inner<H>>,
+}
+
+impl<H: Handler> Clone for Engine<H> {
+    fn clone(&self) -> Self {
+        Engine {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<H: Handler> fmt::Debug for Engine<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .field("sessions", &self.clients_count())
+            .finish()
+    }
+}
+
+pub(crate) type SocketRef<H> = Arc<Socket<<H as Handler>::Data>>;
+
+pub(crate) struct Inner<H: Handler> {
+    pub(crate) config: Arc<EngineConfig>,
+    pub(crate) handler: H,
+    sessions: RwLock<HashMap<Sid, SocketRef<H>>>,
+}
+
+/// The query parameters the engine reads.
+#[derive(Debug, Default)]
+pub(crate) struct Query {
+    pub(crate) eio: Option<String>,
+    pub(crate) transport: Option<String>,
+    pub(crate) sid: Option<String>,
+    pub(crate) b64: bool,
+}
+
+impl Query {
+    pub(crate) fn parse(query: Option<&str>) -> Query {
+        let mut q = Query::default();
+        for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            // Duplicate keys: the last one wins, as in Node.
+            match &*k {
+                "EIO" => q.eio = Some(v.into_owned()),
+                "transport" => q.transport = Some(v.into_owned()),
+                "sid" => q.sid = Some(v.into_owned()),
+                "b64" => q.b64 = true,
+                _ => {}
+            }
+        }
+        q
+    }
+}
+
+pub(crate) type EngineResponse = Response<Full<Bytes>>;
+
+impl<H: Handler> Engine<H> {
+    /// A new engine with `config`, dispatching to `handler`.
+    pub fn new(config: EngineConfig, handler: H) -> Self {
+        Engine {
+            inner: Arc::new(Inner {
+                config: Arc::new(config),
+                handler,
+                sessions: RwLock::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.inner.handler
+    }
+
+    /// The number of open sessions (Node's `engine.clientsCount`).
+    pub fn clients_count(&self) -> usize {
+        self.inner.sessions().len()
+    }
+
+    /// The session with this id, if it is open.
+    pub fn get(&self, sid: &Sid) -> Option<Arc<Socket<H::Data>>> {
+        self.inner.sessions().get(sid).cloned()
+    }
+
+    /// Closes every session with `reason` (e.g. [`CloseReason::ServerShuttingDown`]).
+    pub fn close_all(&self, reason: CloseReason) {
+        let all: Vec<_> = self.inner.sessions().values().cloned().collect();
+        for socket in all {
+            socket.close(reason);
+        }
+    }
+
+    /// Whether `path` is served by this engine: the configured path, with or without its
+    /// trailing slash, and anything under it.
+    pub fn matches_path(&self, path: &str) -> bool {
+        let base = &self.inner.config.path;
+        path.starts_with(base.as_str()) || path == base.trim_end_matches('/')
+    }
+
+    /// Handles one Engine.IO request (a path for which [`Engine::matches_path`] is true).
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = req.into_parts();
+        self.inner.clone().dispatch(parts, body).await
+    }
+}
+
+impl<H: Handler> Inner<H> {
+    pub(crate) fn sessions(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Sid, SocketRef<H>>> {
+        self.sessions.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn remove(&self, sid: &Sid) {
+        self.sessions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(sid);
+    }
+
+    fn lookup(&self, sid: &str) -> Option<SocketRef<H>> {
+        let sid: Sid = sid.parse().ok()?;
+        self.sessions().get(&sid).cloned()
+    }
+
+    async fn dispatch<B>(self: Arc<Self>, mut parts: Parts, body: B) -> EngineResponse
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let query = Query::parse(parts.uri.query());
+        let is_upgrade = crate::ws::is_upgrade_request(&parts);
+        let config = &self.config;
+
+        let transport = match query.transport.as_deref() {
+            Some("polling") if config.transports.polling => TransportKind::Polling,
+            Some("websocket") if config.transports.websocket => TransportKind::WebSocket,
+            _ => return self.error(&parts, ErrorCode::UnknownTransport, None, is_upgrade),
+        };
+
+        let bad_origin = parts.headers.get(header::ORIGIN).is_some_and(|origin| {
+            origin
+                .as_bytes()
+                .iter()
+                .any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+        });
+        if bad_origin {
+            return self.error(&parts, ErrorCode::BadRequest, None, is_upgrade);
+        }
+
+        if let Some(sid) = query.sid.as_deref() {
+            let Some(socket) = self.lookup(sid) else {
+                return self.error(&parts, ErrorCode::UnknownSid, None, is_upgrade);
+            };
+            let current = socket.lock().transport;
+            if transport == TransportKind::WebSocket && is_upgrade {
+                return crate::ws::upgrade_existing(self, socket, parts);
+            }
+            if transport != current {
+                return self.error(&parts, ErrorCode::BadRequest, None, is_upgrade);
+            }
+            if transport == TransportKind::WebSocket {
+                // A plain HTTP request claiming a WebSocket session.
+                return self.error(&parts, ErrorCode::BadRequest, None, false);
+            }
+            let res = match parts.method {
+                Method::GET => crate::polling::poll(&self, &socket).await,
+                Method::POST => crate::polling::post(&self, &socket, &parts, body).await,
+                _ => empty(StatusCode::INTERNAL_SERVER_ERROR),
+            };
+            return self.finish(&parts, res);
+        }
+
+        // A handshake.
+        if parts.method != Method::GET {
+            return self.error(&parts, ErrorCode::BadHandshakeMethod, None, is_upgrade);
+        }
+        if transport == TransportKind::WebSocket && !is_upgrade {
+            return self.error(&parts, ErrorCode::BadRequest, None, false);
+        }
+        let protocol = match query.eio.as_deref() {
+            Some("4") => ProtocolVersion::V4,
+            Some("3") if config.allow_eio3 => ProtocolVersion::V3,
+            _ => {
+                return self.error(
+                    &parts,
+                    ErrorCode::UnsupportedProtocolVersion,
+                    None,
+                    is_upgrade,
+                );
+            }
+        };
+        if let Some(allow) = &config.allow_request
+            && let Err(message) = allow(&parts).await
+        {
+            return self.error(&parts, ErrorCode::Forbidden, Some(message), is_upgrade);
+        }
+        let supports_binary = !query.b64;
+        match transport {
+            TransportKind::Polling => {
+                let (socket, frames) = self.open_session(
+                    protocol,
+                    supports_binary,
+                    TransportKind::Polling,
+                    &mut parts,
+                );
+                let mut res = self.payload_response(&socket, &frames);
+                if let Some(cookie) = &config.cookie
+                    && let Some(v) = crate::cookie::set_cookie(cookie, &socket.id())
+                {
+                    res.headers_mut().append(header::SET_COOKIE, v);
+                }
+                if let Some(f) = &config.initial_headers {
+                    f(&parts, res.headers_mut());
+                }
+                tokio::spawn(crate::driver::run(self.clone(), socket, None));
+                self.finish(&parts, res)
+            }
+            TransportKind::WebSocket => {
+                crate::ws::handshake(self, parts, protocol, supports_binary)
+            }
+        }
+    }
+
+    /// Creates and registers a session, queues its open packet, runs the handler's
+    /// `on_open`, and returns the session with every frame queued so far (open packet first).
+    /// The caller writes them and spawns (or becomes) the driver.
+    pub(crate) fn open_session(
+        self: &Arc<Self>,
+        protocol: ProtocolVersion,
+        supports_binary: bool,
+        transport: TransportKind,
+        parts: &mut Parts,
+    ) -> (SocketRef<H>, Vec<Frame>) {
+        let sid = {
+            let sessions = self.sessions();
+            let mut sid = Sid::generate();
+            // A collision of 120 random bits will not happen, but costs nothing to rule out.
+            while sessions.contains_key(&sid) {
+                sid = Sid::generate();
+            }
+            sid
+        };
+        let request = Parts::clone(parts);
+        let data = self.handler.session_data(sid, request);
+        let socket = Arc::new(Socket::new(
+            sid,
+            protocol,
+            supports_binary,
+            transport,
+            self.config.clone(),
+            data,
+        ));
+        self.sessions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(sid, socket.clone());
+        socket.lock().push_unbounded(Frame::control(
+            PacketType::Open,
+            &self.open_json(&sid, transport),
+        ));
+        self.handler.on_open(&socket);
+        let frames = {
+            let mut st = socket.lock();
+            st.queued_frames = 0;
+            st.queued_bytes = 0;
+            std::mem::take(&mut st.outbox).into()
+        };
+        tracing::debug!(target: "engineio::socket", %sid, transport = transport.as_str(), ?protocol, "session opened");
+        (socket, frames)
+    }
+
+    fn open_json(&self, sid: &Sid, transport: TransportKind) -> String {
+        let upgrades = if transport == TransportKind::Polling
+            && self.config.allow_upgrades
+            && self.config.transports.websocket
+        {
+            r#"["websocket"]"#
+        } else {
+            "[]"
+        };
+        format!(
+            r#"{{"sid":"{sid}","upgrades":{upgrades},"pingInterval":{},"pingTimeout":{},"maxPayload":{}}}"#,
+            self.config.ping_interval.as_millis(),
+            self.config.ping_timeout.as_millis(),
+            self.config.max_payload,
+        )
+    }
+
+    /// A `200` long-polling response carrying `frames`.
+    pub(crate) fn payload_response(
+        &self,
+        socket: &SocketRef<H>,
+        frames: &[Frame],
+    ) -> EngineResponse {
+        let mut body = BytesMut::new();
+        let content_type = match socket.protocol() {
+            ProtocolVersion::V4 => {
+                payload::encode_v4(frames, &mut body);
+                "text/plain; charset=UTF-8"
+            }
+            ProtocolVersion::V3 => {
+                match payload::encode_v3(frames, socket.supports_binary(), &mut body) {
+                    payload::V3Format::Text => "text/plain; charset=UTF-8",
+                    payload::V3Format::Binary => "application/octet-stream",
+                }
+            }
+        };
+        let mut res = Response::new(Full::new(body.freeze()));
+        let h = res.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+
+    /// Applies the `headers` hook to a response.
+    pub(crate) fn finish(&self, parts: &Parts, mut res: EngineResponse) -> EngineResponse {
+        if let Some(f) = &self.config.headers {
+            f(parts, res.headers_mut());
+        }
+        res
+    }
+
+    pub(crate) fn error(
+        &self,
+        parts: &Parts,
+        code: ErrorCode,
+        message: Option<String>,
+        is_upgrade: bool,
+    ) -> EngineResponse {
+        tracing::debug!(target: "engineio::request", code = code as u8, uri = %parts.uri, "request refused");
+        self.finish(parts, error_response(code, message, is_upgrade))
+    }
+
+    /// Handles one decoded packet from a client. Returns `false` once the session is closed.
+    pub(crate) fn on_packet(&self, socket: &SocketRef<H>, packet: Packet) -> bool {
+        match (socket.protocol(), packet) {
+            (_, Packet::Message(m)) => self.handler.on_message(socket, m),
+            (ProtocolVersion::V4, Packet::Pong(_)) => socket.on_pong(),
+            (ProtocolVersion::V3, Packet::Ping(data)) => socket.on_v3_ping(&data),
+            (ProtocolVersion::V4, Packet::Ping(_)) | (ProtocolVersion::V3, Packet::Pong(_)) => {
+                tracing::debug!(target: "engineio::socket", sid = %socket.id(), "invalid heartbeat direction");
+                socket.abort(CloseReason::TransportError);
+            }
+            (_, Packet::Close) => {
+                socket.start_close(
+                    CloseReason::TransportClose,
+                    CloseMode::Abort(PollReply::Noop),
+                );
+            }
+            (_, Packet::Open(_) | Packet::Upgrade | Packet::Noop) => {}
+        }
+        !socket.is_closed()
+    }
+}
+
+pub(crate) fn empty(status: StatusCode) -> EngineResponse {
+    let mut res = Response::new(Full::new(Bytes::new()));
+    *res.status_mut() = status;
+    res
+}

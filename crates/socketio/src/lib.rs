@@ -1,0 +1,1 @@
+//! tower-socketio: a Socket.IO server as a tower `Layer`.
