@@ -91,7 +91,7 @@ fn ws_config<H: Handler>(engine: &Inner<H>) -> WebSocketConfig {
     let max = usize::try_from(engine.config.max_payload).unwrap_or(usize::MAX);
     WebSocketConfig::default()
         .read_buffer_size(engine.config.ws_read_buffer_size)
-        .write_buffer_size(0)
+        .write_buffer_size(64 * 1024)
         .max_message_size(Some(max))
         .max_frame_size(Some(max))
 }
@@ -129,6 +129,13 @@ pub(crate) fn handshake<H: Handler>(
         let Some(mut ws) = complete(on_upgrade, config).await else {
             return;
         };
+        if protocol == ProtocolVersion::V3 {
+            // Engine.IO v3 clients written against Node (its protocol test suite among them)
+            // attach their `message` listener only once `open` fired. Node's server leaves a
+            // gap of about a millisecond between the 101 and the open packet; without one, both
+            // can arrive in a single read and the client drops the handshake.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         let (socket, frames) = engine.open_session(
             protocol,
             supports_binary,

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod engine;
+pub mod socketio;
 
 /// A cheaply cloneable UTF-8 string backed by [`bytes::Bytes`]; slices share the buffer.
 pub use bytestring::ByteString as Str;

@@ -11,6 +11,7 @@
 use std::{net::SocketAddr, str::FromStr, sync::Arc, time::Duration};
 
 use tower_http::cors::CorsLayer;
+use tower_socketio::{AckSender, Args, SocketIo, SocketIoConfig};
 use tower_socketio_engine::{
     CloseReason, Engine, EngineConfig, EngineIoLayer, Frame, Handler, Message, Sid, Socket,
 };
@@ -71,6 +72,39 @@ impl Handler for Echo {
     fn on_close(&self, _socket: &Arc<Socket<()>>, _reason: CloseReason) {}
 }
 
+/// The Socket.IO server of the `socketio` mode.
+///
+/// * `/` emits `auth` with the CONNECT auth payload right after connecting, answers
+///   `message` with `message-back` carrying exactly the received arguments, and acknowledges
+///   `message-with-ack` with exactly the received arguments.
+/// * `/custom` emits `auth` the same way.
+/// * Every other namespace is refused (`Invalid namespace`).
+pub fn socketio() -> SocketIo {
+    let config = SocketIoConfig::default()
+        .engine(engine_config().path("/socket.io/"))
+        .connect_timeout(Duration::from_millis(1000));
+    let io = SocketIo::with_config(config);
+    io.ns("/", |socket: tower_socketio::Socket| async move {
+        socket.emit("auth", &socket.handshake().auth).ok();
+        socket.on(
+            "message",
+            |socket: tower_socketio::Socket, args: Args| async move {
+                socket.emit("message-back", &args).ok();
+            },
+        );
+        socket.on(
+            "message-with-ack",
+            |args: Args, ack: AckSender| async move {
+                ack.send(&args).ok();
+            },
+        );
+    });
+    io.ns("/custom", |socket: tower_socketio::Socket| async move {
+        socket.emit("auth", &socket.handshake().auth).ok();
+    });
+    io
+}
+
 /// The application for `mode`.
 pub fn router(mode: Mode) -> axum::Router {
     let app = axum::Router::new();
@@ -79,13 +113,17 @@ pub fn router(mode: Mode) -> axum::Router {
             let config = engine_config().allow_eio3(mode == Mode::EngineIoV3);
             app.layer(EngineIoLayer::new(Engine::new(config, Echo)))
         }
-        Mode::SocketIo => app,
+        Mode::SocketIo => app.layer(socketio().layer()),
     };
     app.layer(CorsLayer::permissive())
 }
 
 /// Serves `mode` on `listener` until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, mode: Mode) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router(mode)).await
 }
 

@@ -1,0 +1,360 @@
+//! The adapter: a namespace's room registry, and the place where a cluster plugs in.
+//!
+//! Every namespace has one adapter. The default, [`LocalAdapter`], keeps the rooms of this
+//! process in memory. A cluster adapter (Redis, in a later release) wraps a `LocalAdapter` for
+//! the local part and publishes the same operations to the other nodes; user code never names
+//! the adapter type.
+
+use std::{
+    collections::{HashMap, HashSet},
+    fmt,
+    sync::{Arc, PoisonError, RwLock},
+    time::Duration,
+};
+
+use smallvec::SmallVec;
+use tower_socketio_engine::Sid;
+
+use crate::handler::BoxFuture;
+
+/// A room name. Every socket is in the room named after its id.
+pub type Room = Arc<str>;
+
+/// Which sockets an operation targets, and how.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct BroadcastOptions {
+    /// Sockets in any of these rooms; every socket of the namespace when empty.
+    pub rooms: SmallVec<[Room; 2]>,
+    /// Minus the sockets in any of these rooms.
+    pub except: SmallVec<[Room; 2]>,
+    /// Flags.
+    pub flags: BroadcastFlags,
+}
+
+/// Flags of a broadcast.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct BroadcastFlags {
+    /// Drop the packet for clients not ready to receive it.
+    pub volatile: bool,
+    /// The compress flag (see [`crate::Socket::compress`]).
+    pub compress: Option<bool>,
+    /// Only this node, even in a cluster.
+    pub local: bool,
+    /// The acknowledgement timeout of a broadcast with acknowledgements.
+    pub timeout: Option<Duration>,
+}
+
+/// A change in the room registry, for observers (admin tools, sharded cluster subscriptions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AdapterEvent {
+    /// A room got its first socket.
+    CreateRoom(Room),
+    /// A room lost its last socket.
+    DeleteRoom(Room),
+    /// A socket joined a room.
+    JoinRoom(Room, Sid),
+    /// A socket left a room.
+    LeaveRoom(Room, Sid),
+}
+
+/// Enumerates every local socket of the namespace, calling its argument for each.
+pub type AllSockets<'a> = &'a dyn Fn(&mut dyn FnMut(Sid));
+
+/// An observer of [`AdapterEvent`]s.
+pub type AdapterListener = Arc<dyn Fn(&AdapterEvent) + Send + Sync>;
+
+/// The room registry of one namespace, and its cluster operations.
+///
+/// Local operations are synchronous. Operations that may involve other nodes return futures;
+/// [`LocalAdapter`] answers them at once.
+pub trait Adapter: Send + Sync + 'static {
+    /// Adds `sid` to every room of `rooms`.
+    fn add_all(&self, sid: Sid, rooms: &[Room]);
+    /// Removes `sid` from `room`.
+    fn del(&self, sid: Sid, room: &str);
+    /// Removes `sid` from every room.
+    fn del_all(&self, sid: Sid);
+    /// The rooms `sid` is in.
+    fn socket_rooms(&self, sid: Sid) -> Vec<Room>;
+    /// Every room of this node.
+    fn rooms(&self) -> Vec<Room>;
+    /// Calls `f` once for every local socket the options target, without allocating per call
+    /// when a single room (or the whole namespace) is targeted.
+    fn for_each(&self, opts: &BroadcastOptions, all: AllSockets<'_>, f: &mut dyn FnMut(Sid));
+    /// Registers an observer of room changes.
+    fn on_event(&self, listener: AdapterListener);
+    /// The number of nodes sharing this namespace (1 without a cluster).
+    fn server_count(&self) -> BoxFuture<usize> {
+        Box::pin(async { 1 })
+    }
+}
+
+/// The in-memory adapter: the rooms of this process.
+#[derive(Default)]
+pub struct LocalAdapter {
+    rooms: RwLock<Rooms>,
+    listeners: RwLock<Vec<AdapterListener>>,
+}
+
+#[derive(Default)]
+struct Rooms {
+    rooms: HashMap<Room, HashSet<Sid>>,
+    sids: HashMap<Sid, HashSet<Room>>,
+}
+
+impl fmt::Debug for LocalAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = self.rooms.read().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("LocalAdapter")
+            .field("rooms", &r.rooms.len())
+            .field("sockets", &r.sids.len())
+            .finish()
+    }
+}
+
+impl LocalAdapter {
+    /// An empty registry.
+    pub fn new() -> Self {
+        LocalAdapter::default()
+    }
+
+    fn emit(&self, events: Vec<AdapterEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let listeners = self
+            .listeners
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        for e in &events {
+            for l in listeners.iter() {
+                l(e);
+            }
+        }
+    }
+
+    fn has_listeners(&self) -> bool {
+        !self
+            .listeners
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+
+    /// The number of sockets in `room`.
+    pub fn room_len(&self, room: &str) -> usize {
+        self.rooms
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .rooms
+            .get(room)
+            .map_or(0, HashSet::len)
+    }
+}
+
+impl Adapter for LocalAdapter {
+    fn add_all(&self, sid: Sid, rooms: &[Room]) {
+        let track = self.has_listeners();
+        let mut events = Vec::new();
+        {
+            let mut r = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
+            for room in rooms {
+                let members = r.rooms.entry(room.clone()).or_default();
+                if track && members.is_empty() {
+                    events.push(AdapterEvent::CreateRoom(room.clone()));
+                }
+                if members.insert(sid) && track {
+                    events.push(AdapterEvent::JoinRoom(room.clone(), sid));
+                }
+                r.sids.entry(sid).or_default().insert(room.clone());
+            }
+        }
+        self.emit(events);
+    }
+
+    fn del(&self, sid: Sid, room: &str) {
+        let track = self.has_listeners();
+        let mut events = Vec::new();
+        {
+            let mut r = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
+            if let Some(set) = r.sids.get_mut(&sid) {
+                set.remove(room);
+                if set.is_empty() {
+                    r.sids.remove(&sid);
+                }
+            }
+            let key = r.rooms.get_key_value(room).map(|(k, _)| k.clone());
+            if let (Some(key), Some(members)) = (key, r.rooms.get_mut(room)) {
+                if members.remove(&sid) && track {
+                    events.push(AdapterEvent::LeaveRoom(key.clone(), sid));
+                }
+                if members.is_empty() {
+                    r.rooms.remove(room);
+                    if track {
+                        events.push(AdapterEvent::DeleteRoom(key));
+                    }
+                }
+            }
+        }
+        self.emit(events);
+    }
+
+    fn del_all(&self, sid: Sid) {
+        let track = self.has_listeners();
+        let mut events = Vec::new();
+        {
+            let mut r = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
+            let Some(rooms) = r.sids.remove(&sid) else {
+                return;
+            };
+            for room in rooms {
+                if let Some(members) = r.rooms.get_mut(&room) {
+                    members.remove(&sid);
+                    if track {
+                        events.push(AdapterEvent::LeaveRoom(room.clone(), sid));
+                    }
+                    if members.is_empty() {
+                        r.rooms.remove(&room);
+                        if track {
+                            events.push(AdapterEvent::DeleteRoom(room));
+                        }
+                    }
+                }
+            }
+        }
+        self.emit(events);
+    }
+
+    fn socket_rooms(&self, sid: Sid) -> Vec<Room> {
+        self.rooms
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .sids
+            .get(&sid)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn rooms(&self) -> Vec<Room> {
+        self.rooms
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .rooms
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn for_each(&self, opts: &BroadcastOptions, all: AllSockets<'_>, f: &mut dyn FnMut(Sid)) {
+        let r = self.rooms.read().unwrap_or_else(PoisonError::into_inner);
+        let except: HashSet<Sid> = opts
+            .except
+            .iter()
+            .filter_map(|room| r.rooms.get(room))
+            .flatten()
+            .copied()
+            .collect();
+        let mut emit = |sid: Sid| {
+            if !except.contains(&sid) {
+                f(sid);
+            }
+        };
+        match opts.rooms.as_slice() {
+            [] => {
+                drop(r);
+                all(&mut emit);
+            }
+            [room] => {
+                if let Some(members) = r.rooms.get(room) {
+                    for sid in members {
+                        emit(*sid);
+                    }
+                }
+            }
+            rooms => {
+                let mut seen = HashSet::new();
+                for room in rooms {
+                    if let Some(members) = r.rooms.get(room) {
+                        for sid in members {
+                            if seen.insert(*sid) {
+                                emit(*sid);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_event(&self, listener: AdapterListener) {
+        self.listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(listener);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sids(adapter: &LocalAdapter, opts: &BroadcastOptions) -> HashSet<Sid> {
+        let mut out = HashSet::new();
+        adapter.for_each(opts, &|_f| {}, &mut |sid| {
+            out.insert(sid);
+        });
+        out
+    }
+
+    #[test]
+    fn rooms_union_and_except() {
+        let a = LocalAdapter::new();
+        let (s1, s2, s3) = (Sid::generate(), Sid::generate(), Sid::generate());
+        a.add_all(s1, &["A".into()]);
+        a.add_all(s2, &["A".into(), "B".into()]);
+        a.add_all(s3, &["B".into()]);
+        let mut opts = BroadcastOptions::default();
+        opts.rooms.push("A".into());
+        assert_eq!(sids(&a, &opts), HashSet::from([s1, s2]));
+        opts.rooms.push("B".into());
+        assert_eq!(sids(&a, &opts), HashSet::from([s1, s2, s3]));
+        opts.except.push("A".into());
+        assert_eq!(sids(&a, &opts), HashSet::from([s3]));
+        a.del(s2, "A");
+        assert_eq!(a.socket_rooms(s2), vec![Room::from("B")]);
+        a.del_all(s2);
+        assert!(a.socket_rooms(s2).is_empty());
+        assert_eq!(a.room_len("B"), 1);
+        a.del_all(s3);
+        assert_eq!(a.room_len("B"), 0);
+        assert!(!a.rooms().contains(&Room::from("B")));
+    }
+
+    #[test]
+    fn events_are_reported() {
+        let a = LocalAdapter::new();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let s = seen.clone();
+        a.on_event(Arc::new(move |e| {
+            s.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(e.clone())
+        }));
+        let sid = Sid::generate();
+        a.add_all(sid, &["r".into()]);
+        a.del(sid, "r");
+        let seen = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert_eq!(
+            seen,
+            vec![
+                AdapterEvent::CreateRoom("r".into()),
+                AdapterEvent::JoinRoom("r".into(), sid),
+                AdapterEvent::LeaveRoom("r".into(), sid),
+                AdapterEvent::DeleteRoom("r".into()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,442 @@
+//! One engine connection seen by Socket.IO (Node's `Client`): it decodes packets, routes them
+//! to the namespaces the client joined, runs namespace connections, and enforces the connect
+//! timeout.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex, MutexGuard, PoisonError, Weak},
+};
+
+use http::request::Parts;
+use tower_socketio_engine::{CloseReason, Handler, Message, Sid, Socket as EngineSocket};
+use tower_socketio_protocol::socketio::{Decoder, Packet, PacketKind};
+
+use crate::{
+    args::Args,
+    error::{ConnectError, DisconnectReason},
+    extract::ConnectContext,
+    handler::{BoxFuture, spawn_now},
+    io::IoInner,
+    ns::NsInner,
+    packet,
+    socket::Socket,
+};
+
+/// The engine session of a client.
+pub(crate) type Conn = Arc<EngineSocket<Client>>;
+
+/// The most packets queued for a namespace whose connection is still being decided
+/// (middleware running). A client that sends more is closed.
+const MAX_QUEUED_WHILE_CONNECTING: usize = 1024;
+
+/// A decoded packet, whatever the parser.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    Connect {
+        nsp: String,
+        auth: serde_json::Value,
+    },
+    Disconnect {
+        nsp: String,
+    },
+    Event {
+        nsp: String,
+        event: String,
+        args: Args,
+        id: Option<u64>,
+    },
+    Ack {
+        nsp: String,
+        id: u64,
+        args: Args,
+    },
+    ConnectError {
+        nsp: String,
+    },
+}
+
+impl Incoming {
+    fn nsp(&self) -> &str {
+        match self {
+            Incoming::Connect { nsp, .. }
+            | Incoming::Disconnect { nsp }
+            | Incoming::Event { nsp, .. }
+            | Incoming::Ack { nsp, .. }
+            | Incoming::ConnectError { nsp } => nsp,
+        }
+    }
+}
+
+/// Per-connection state, the engine session's data.
+pub(crate) struct Client {
+    /// The handshake request.
+    pub(crate) parts: Parts,
+    state: Mutex<ClientState>,
+}
+
+struct ClientState {
+    decoder: Decoder,
+    /// Connected namespaces.
+    sockets: HashMap<String, Socket>,
+    /// Namespaces whose connection is being decided, with the packets that arrived meanwhile.
+    connecting: HashMap<String, VecDeque<Incoming>>,
+    joined_any: bool,
+    /// Set when the engine connection closed.
+    closed: Option<DisconnectReason>,
+    timer: Option<tokio::task::AbortHandle>,
+}
+
+impl Client {
+    fn lock(&self) -> MutexGuard<'_, ClientState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Forgets the socket of `nsp` (it disconnected).
+pub(crate) fn forget_socket(conn: &Conn, nsp: &str) {
+    conn.data().lock().sockets.remove(nsp);
+}
+
+/// The engine handler running Socket.IO.
+pub(crate) struct SioHandler {
+    pub(crate) io: Weak<IoInner>,
+    pub(crate) max_attachments: usize,
+}
+
+impl Handler for SioHandler {
+    type Data = Client;
+
+    fn session_data(&self, _sid: Sid, request: Parts) -> Client {
+        Client {
+            parts: request,
+            state: Mutex::new(ClientState {
+                decoder: Decoder::new(self.max_attachments),
+                sockets: HashMap::new(),
+                connecting: HashMap::new(),
+                joined_any: false,
+                closed: None,
+                timer: None,
+            }),
+        }
+    }
+
+    fn on_open(&self, conn: &Conn) {
+        let Some(io) = self.io.upgrade() else {
+            conn.close(CloseReason::ServerShuttingDown);
+            return;
+        };
+        let timeout = io.shared.config.connect_timeout;
+        let weak = Arc::downgrade(conn);
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(conn) = weak.upgrade()
+                && !conn.data().lock().joined_any
+            {
+                tracing::debug!(target: "socketio::client", sid = %conn.id(), "no namespace joined in time");
+                conn.close(CloseReason::ForcedServerClose);
+            }
+        });
+        conn.data().lock().timer = Some(timer.abort_handle());
+    }
+
+    fn on_message(&self, conn: &Conn, message: Message) {
+        let Some(io) = self.io.upgrade() else {
+            return;
+        };
+        match decode(&io, conn, message) {
+            Ok(Some(incoming)) => route(&io, conn, incoming),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::debug!(target: "socketio::client", sid = %conn.id(), %error, "invalid packet, closing");
+                conn.close(CloseReason::ForcedClose);
+            }
+        }
+    }
+
+    fn on_close(&self, conn: &Conn, reason: CloseReason) {
+        let reason = DisconnectReason::from(reason);
+        let sockets: Vec<Socket> = {
+            let mut st = conn.data().lock();
+            st.closed = Some(reason);
+            if let Some(t) = st.timer.take() {
+                t.abort();
+            }
+            st.connecting.clear();
+            st.sockets.drain().map(|(_, s)| s).collect()
+        };
+        for socket in sockets {
+            socket.disconnect_with(reason);
+        }
+    }
+}
+
+/// Why a packet was refused.
+#[derive(Debug, thiserror::Error)]
+enum InvalidPacket {
+    #[error(transparent)]
+    Decode(#[from] tower_socketio_protocol::socketio::DecodeError),
+    #[error(transparent)]
+    Args(#[from] crate::args::ArgsError),
+    #[error("invalid CONNECT payload")]
+    Auth,
+    #[error("packet of the wrong format for the parser")]
+    WrongFormat,
+}
+
+fn decode(io: &IoInner, conn: &Conn, message: Message) -> Result<Option<Incoming>, InvalidPacket> {
+    match io.shared.config.parser {
+        crate::config::ParserKind::Json => {
+            let packet = {
+                let mut st = conn.data().lock();
+                match message {
+                    Message::Text(text) => st.decoder.decode_text(&text)?,
+                    Message::Binary(data) => st.decoder.decode_binary(data)?,
+                }
+            };
+            match packet {
+                Some(p) => incoming_json(p).map(Some),
+                None => Ok(None),
+            }
+        }
+        #[cfg(feature = "msgpack")]
+        crate::config::ParserKind::Msgpack => match message {
+            Message::Binary(data) => {
+                let p = tower_socketio_protocol::socketio::msgpack::decode(&data)?;
+                incoming_msgpack(p).map(Some)
+            }
+            Message::Text(_) => Err(InvalidPacket::WrongFormat),
+        },
+    }
+}
+
+fn incoming_json(p: Packet) -> Result<Incoming, InvalidPacket> {
+    let nsp = p.nsp.to_string();
+    Ok(match p.kind {
+        PacketKind::Connect => {
+            let auth = match &p.data {
+                Some(d) => serde_json::from_str(d).map_err(|_| InvalidPacket::Auth)?,
+                None => serde_json::Value::Object(serde_json::Map::new()),
+            };
+            Incoming::Connect { nsp, auth }
+        }
+        PacketKind::Disconnect => Incoming::Disconnect { nsp },
+        PacketKind::Event | PacketKind::BinaryEvent => {
+            let data = p.data.ok_or(InvalidPacket::WrongFormat)?;
+            let (event, args) = Args::from_event_json(data, p.attachments)?;
+            Incoming::Event {
+                nsp,
+                event,
+                args,
+                id: p.id,
+            }
+        }
+        PacketKind::Ack | PacketKind::BinaryAck => {
+            let data = p.data.ok_or(InvalidPacket::WrongFormat)?;
+            let id = p.id.ok_or(InvalidPacket::WrongFormat)?;
+            Incoming::Ack {
+                nsp,
+                id,
+                args: Args::from_ack_json(data, p.attachments)?,
+            }
+        }
+        PacketKind::ConnectError => Incoming::ConnectError { nsp },
+    })
+}
+
+#[cfg(feature = "msgpack")]
+fn incoming_msgpack(
+    p: tower_socketio_protocol::socketio::msgpack::MsgpackPacket,
+) -> Result<Incoming, InvalidPacket> {
+    let nsp = p.nsp.to_string();
+    Ok(match p.kind {
+        PacketKind::Connect => {
+            let auth = match p.data {
+                Some(v) => serde_json::to_value(&v).map_err(|_| InvalidPacket::Auth)?,
+                None => serde_json::Value::Object(serde_json::Map::new()),
+            };
+            if !auth.is_object() {
+                return Err(InvalidPacket::Auth);
+            }
+            Incoming::Connect { nsp, auth }
+        }
+        PacketKind::Disconnect => Incoming::Disconnect { nsp },
+        PacketKind::Event | PacketKind::BinaryEvent => {
+            let data = p.data.ok_or(InvalidPacket::WrongFormat)?;
+            let (event, args) = Args::from_msgpack_event(data)?;
+            Incoming::Event {
+                nsp,
+                event,
+                args,
+                id: p.id,
+            }
+        }
+        PacketKind::Ack | PacketKind::BinaryAck => {
+            let data = p.data.ok_or(InvalidPacket::WrongFormat)?;
+            let id = p.id.ok_or(InvalidPacket::WrongFormat)?;
+            Incoming::Ack {
+                nsp,
+                id,
+                args: Args::from_msgpack_ack(data)?,
+            }
+        }
+        PacketKind::ConnectError => Incoming::ConnectError { nsp },
+    })
+}
+
+/// Routes a decoded packet: CONNECT starts a namespace connection; other packets go to the
+/// socket of their namespace, or wait in order while that namespace's connection is decided.
+fn route(io: &Arc<IoInner>, conn: &Conn, incoming: Incoming) {
+    let mut st = conn.data().lock();
+    match incoming {
+        Incoming::Connect { nsp, auth } => {
+            if st.sockets.contains_key(&nsp) || st.connecting.contains_key(&nsp) {
+                drop(st);
+                tracing::debug!(target: "socketio::client", sid = %conn.id(), ns = %nsp, "second CONNECT for a namespace");
+                conn.close(CloseReason::ForcedServerClose);
+                return;
+            }
+            st.connecting.insert(nsp.clone(), VecDeque::new());
+            drop(st);
+            spawn_now(connect(io.clone(), conn.clone(), nsp, auth));
+        }
+        Incoming::ConnectError { .. } => {
+            drop(st);
+            conn.close(CloseReason::ForcedServerClose);
+        }
+        other => {
+            if let Some(queue) = st.connecting.get_mut(other.nsp()) {
+                if queue.len() >= MAX_QUEUED_WHILE_CONNECTING {
+                    drop(st);
+                    conn.close(CloseReason::ForcedServerClose);
+                } else {
+                    queue.push_back(other);
+                }
+                return;
+            }
+            let socket = st.sockets.get(other.nsp()).cloned();
+            drop(st);
+            match socket {
+                Some(socket) => dispatch(&socket, other),
+                None => {
+                    tracing::debug!(target: "socketio::client", sid = %conn.id(), ns = other.nsp(), "packet for a namespace not joined");
+                    conn.close(CloseReason::ForcedServerClose);
+                }
+            }
+        }
+    }
+}
+
+/// Hands a packet to its (connected) socket.
+fn dispatch(socket: &Socket, incoming: Incoming) {
+    match incoming {
+        Incoming::Event {
+            event, args, id, ..
+        } => socket.on_event(event, args, id),
+        Incoming::Ack { id, args, .. } => socket.on_ack(id, args),
+        Incoming::Disconnect { .. } => {
+            socket.disconnect_with(DisconnectReason::ClientNamespaceDisconnect)
+        }
+        Incoming::Connect { .. } | Incoming::ConnectError { .. } => {}
+    }
+}
+
+/// A namespace connection: resolve the namespace, run its middleware and the connect
+/// handler's extractors, then reply, start the handler, and release the packets that waited.
+fn connect(io: Arc<IoInner>, conn: Conn, nsp: String, auth: serde_json::Value) -> BoxFuture<()> {
+    Box::pin(async move {
+        let parser = io.shared.config.parser;
+        let refuse = |err: ConnectError| {
+            tracing::debug!(target: "socketio::client", sid = %conn.id(), ns = %nsp, "connection refused: {err}");
+            let _ = conn.send(packet::connect_error(parser, &nsp, &err));
+            finish_connecting(&conn, &nsp, None);
+        };
+        let Some(ns) = io.resolve_namespace(&nsp, &auth).await else {
+            refuse(ConnectError::new("Invalid namespace"));
+            return;
+        };
+        let socket = Socket::new(ns.clone(), conn.clone(), auth);
+        let cx = Arc::new(ConnectContext {
+            socket: socket.clone(),
+        });
+        for middleware in ns.middleware() {
+            if let Err(e) = middleware(cx.clone()).await {
+                refuse(e);
+                return;
+            }
+        }
+        let body = match ns.connect_handler() {
+            Some(handler) => match handler(cx).await {
+                Ok(body) => Some(body),
+                Err(e) => {
+                    refuse(e);
+                    return;
+                }
+            },
+            None => None,
+        };
+        connected(&conn, &ns, &socket, body);
+    })
+}
+
+fn connected(conn: &Conn, ns: &Arc<NsInner>, socket: &Socket, body: Option<BoxFuture<()>>) {
+    {
+        let mut st = conn.data().lock();
+        if st.closed.is_some() {
+            drop(st);
+            finish_connecting(conn, ns.name(), None);
+            return;
+        }
+        st.joined_any = true;
+        if let Some(t) = st.timer.take() {
+            t.abort();
+        }
+    }
+    socket.set_connected(true);
+    ns.adapter().add_all(
+        socket.id(),
+        &[crate::adapter::Room::from(socket.id().as_str())],
+    );
+    ns.add_socket(socket);
+    let parser = ns.shared().config.parser;
+    let _ = conn.send(packet::connect(parser, ns.name(), &socket.id(), None));
+    tracing::debug!(target: "socketio::socket", sid = %socket.id(), ns = ns.name(), transport = socket.transport().as_str(), "connected");
+    if let Some(body) = body {
+        spawn_now(body);
+    }
+    finish_connecting(conn, ns.name(), Some(socket));
+}
+
+/// Ends a namespace connection attempt: on success, dispatches the packets that waited (in
+/// order, including any arriving meanwhile) and then routes later packets straight to the
+/// socket; on failure, drops them.
+fn finish_connecting(conn: &Conn, nsp: &str, socket: Option<&Socket>) {
+    loop {
+        let mut st = conn.data().lock();
+        let batch = match st.connecting.get_mut(nsp) {
+            Some(queue) if !queue.is_empty() && socket.is_some() => std::mem::take(queue),
+            _ => {
+                st.connecting.remove(nsp);
+                match (socket, st.closed) {
+                    (Some(s), None) => {
+                        // A DISCONNECT may have been among the waiting packets.
+                        if s.connected() {
+                            st.sockets.insert(nsp.to_owned(), s.clone());
+                        }
+                    }
+                    (Some(s), Some(reason)) => {
+                        drop(st);
+                        s.disconnect_with(reason);
+                    }
+                    (None, _) => {}
+                }
+                return;
+            }
+        };
+        drop(st);
+        if let Some(socket) = socket {
+            for incoming in batch {
+                dispatch(socket, incoming);
+            }
+        }
+    }
+}

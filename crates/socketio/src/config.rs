@@ -1,0 +1,143 @@
+//! Socket.IO server configuration, with the Node server's defaults.
+
+use std::time::Duration;
+
+use tower_socketio_engine::EngineConfig;
+
+/// The wire format of Socket.IO packets. Every client must use the same parser as the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParserKind {
+    /// The default JSON parser (npm `socket.io-parser`).
+    #[default]
+    Json,
+    /// The msgpack parser (npm `socket.io-msgpack-parser`).
+    #[cfg(feature = "msgpack")]
+    Msgpack,
+}
+
+/// Socket.IO server configuration. `Default` gives the Node server's defaults.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_socketio::SocketIoConfig;
+///
+/// let config = SocketIoConfig::default().connect_timeout(Duration::from_secs(10));
+/// assert_eq!(config.engine.path, "/socket.io/");
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SocketIoConfig {
+    /// The Engine.IO settings (path `/socket.io/`, heartbeat, payload limit, transports...).
+    pub engine: EngineConfig,
+    /// How long an engine connection may stay without joining any namespace before it is
+    /// closed. Default 45 s.
+    pub connect_timeout: Duration,
+    /// The most binary attachments one packet may declare. Default 10.
+    pub max_attachments: usize,
+    /// How long `emit_with_ack` waits for an acknowledgement when no `timeout` was given.
+    /// Default 5 s (Node waits forever, which leaks unanswered acks).
+    pub ack_timeout: Duration,
+    /// Remove a dynamic child namespace when its last socket leaves. Default `false`.
+    pub cleanup_empty_child_namespaces: bool,
+    /// The packet format. Default JSON.
+    pub parser: ParserKind,
+    /// A JavaScript file served at `<path>socket.io.js` (and `socket.io.min.js`), like Node's
+    /// `serveClient`: typically `node_modules/socket.io-client/dist/socket.io.min.js`.
+    /// Default none.
+    pub serve_client: Option<std::path::PathBuf>,
+}
+
+impl Default for SocketIoConfig {
+    fn default() -> Self {
+        SocketIoConfig {
+            engine: EngineConfig::default().path("/socket.io/"),
+            connect_timeout: Duration::from_millis(45_000),
+            max_attachments: 10,
+            ack_timeout: Duration::from_secs(5),
+            cleanup_empty_child_namespaces: false,
+            parser: ParserKind::Json,
+            serve_client: None,
+        }
+    }
+}
+
+impl SocketIoConfig {
+    /// Sets the Engine.IO settings.
+    #[must_use]
+    pub fn engine(mut self, engine: EngineConfig) -> Self {
+        self.engine = engine;
+        self
+    }
+
+    /// Sets the path (default `/socket.io/`).
+    #[must_use]
+    pub fn path(mut self, path: impl AsRef<str>) -> Self {
+        self.engine = self.engine.path(path);
+        self
+    }
+
+    /// Sets the ping interval (default 25 s).
+    #[must_use]
+    pub fn ping_interval(mut self, d: Duration) -> Self {
+        self.engine = self.engine.ping_interval(d);
+        self
+    }
+
+    /// Sets the ping timeout (default 20 s).
+    #[must_use]
+    pub fn ping_timeout(mut self, d: Duration) -> Self {
+        self.engine = self.engine.ping_timeout(d);
+        self
+    }
+
+    /// Sets the maximum payload in bytes (default 1 000 000).
+    #[must_use]
+    pub fn max_payload(mut self, bytes: u64) -> Self {
+        self.engine = self.engine.max_payload(bytes);
+        self
+    }
+
+    /// Sets the connect timeout (default 45 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// Sets the attachment limit (default 10).
+    #[must_use]
+    pub fn max_attachments(mut self, n: usize) -> Self {
+        self.max_attachments = n;
+        self
+    }
+
+    /// Sets the default acknowledgement timeout (default 5 s).
+    #[must_use]
+    pub fn ack_timeout(mut self, d: Duration) -> Self {
+        self.ack_timeout = d;
+        self
+    }
+
+    /// Removes dynamic child namespaces once empty (default `false`).
+    #[must_use]
+    pub fn cleanup_empty_child_namespaces(mut self, cleanup: bool) -> Self {
+        self.cleanup_empty_child_namespaces = cleanup;
+        self
+    }
+
+    /// Serves this JavaScript file (the browser client bundle) at `<path>socket.io.js`, with
+    /// an `ETag` and `304 Not Modified` answers.
+    #[must_use]
+    pub fn serve_client(mut self, file: impl Into<std::path::PathBuf>) -> Self {
+        self.serve_client = Some(file.into());
+        self
+    }
+
+    /// Sets the packet format (default JSON).
+    #[must_use]
+    pub fn parser(mut self, parser: ParserKind) -> Self {
+        self.parser = parser;
+        self
+    }
+}

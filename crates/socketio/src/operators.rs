@@ -1,0 +1,381 @@
+//! Broadcasting: choose sockets by room, then emit to them, or act on them.
+
+use std::{collections::HashSet, fmt, sync::Arc, time::Duration};
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tower_socketio_engine::Sid;
+
+use crate::{
+    adapter::{BroadcastOptions, Room},
+    args::Args,
+    error::EmitError,
+    ns::NsInner,
+    packet,
+    socket::{Handshake, Socket, check_event},
+};
+
+/// Room names accepted by [`BroadcastOperator::to`], [`Socket::join`] and friends: a `&str`,
+/// a `String`, a [`Sid`], or a list (array, `Vec`, slice) of them.
+pub trait IntoRooms {
+    /// Appends the rooms to `out`.
+    fn into_rooms(self, out: &mut Vec<Room>);
+}
+
+impl IntoRooms for &str {
+    fn into_rooms(self, out: &mut Vec<Room>) {
+        out.push(Room::from(self));
+    }
+}
+
+impl IntoRooms for String {
+    fn into_rooms(self, out: &mut Vec<Room>) {
+        out.push(Room::from(self));
+    }
+}
+
+impl IntoRooms for &String {
+    fn into_rooms(self, out: &mut Vec<Room>) {
+        out.push(Room::from(self.as_str()));
+    }
+}
+
+impl IntoRooms for Room {
+    fn into_rooms(self, out: &mut Vec<Room>) {
+        out.push(self);
+    }
+}
+
+impl IntoRooms for Sid {
+    fn into_rooms(self, out: &mut Vec<Room>) {
+        out.push(Room::from(self.as_str()));
+    }
+}
+
+impl<T: IntoRooms> IntoRooms for Vec<T> {
+    fn into_rooms(self, out: &mut Vec<Room>) {
+        for r in self {
+            r.into_rooms(out);
+        }
+    }
+}
+
+impl<T: IntoRooms, const N: usize> IntoRooms for [T; N] {
+    fn into_rooms(self, out: &mut Vec<Room>) {
+        for r in self {
+            r.into_rooms(out);
+        }
+    }
+}
+
+impl<T: IntoRooms + Clone> IntoRooms for &[T] {
+    fn into_rooms(self, out: &mut Vec<Room>) {
+        for r in self {
+            r.clone().into_rooms(out);
+        }
+    }
+}
+
+pub(crate) fn rooms_of(rooms: impl IntoRooms) -> Vec<Room> {
+    let mut out = Vec::new();
+    rooms.into_rooms(&mut out);
+    out
+}
+
+/// Targets a set of sockets of one namespace: the sockets in any of the [`to`](Self::to)
+/// rooms (every socket when none is given) minus those in any [`except`](Self::except) room.
+///
+/// Built by [`crate::SocketIo::to`], [`crate::Namespace::to`], [`Socket::to`],
+/// [`Socket::broadcast`]... Chaining returns a new operator, as in Node.
+///
+/// ```
+/// # use tower_socketio::{Socket, SocketIo};
+/// # fn f(io: SocketIo, socket: Socket) {
+/// io.to("room1").to("room2").except("room3").emit("news", "hello").ok();
+/// socket.broadcast().emit("joined", &socket.id().to_string()).ok(); // all but the sender
+/// socket.to("game").volatile().emit("tick", &42).ok();              // the room, minus the sender
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct BroadcastOperator {
+    ns: Arc<NsInner>,
+    opts: BroadcastOptions,
+}
+
+impl fmt::Debug for BroadcastOperator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BroadcastOperator")
+            .field("ns", &self.ns.name())
+            .field("opts", &self.opts)
+            .finish()
+    }
+}
+
+/// The acknowledgements of a broadcast with [`BroadcastOperator::emit_with_ack`].
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct BroadcastAcks {
+    /// The answers received before the timeout, with the socket that sent each.
+    pub responses: Vec<(Sid, Args)>,
+    /// The sockets that did not answer in time.
+    pub missing: Vec<Sid>,
+}
+
+impl BroadcastAcks {
+    /// Whether every targeted socket answered.
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty()
+    }
+}
+
+/// A socket found by [`BroadcastOperator::fetch_sockets`]: its id, handshake, rooms and data,
+/// and the operations that work wherever the socket lives.
+#[derive(Debug, Clone)]
+pub struct RemoteSocket {
+    socket: Socket,
+    rooms: Vec<Room>,
+}
+
+impl RemoteSocket {
+    /// The socket id.
+    pub fn id(&self) -> Sid {
+        self.socket.id()
+    }
+
+    /// The handshake details.
+    pub fn handshake(&self) -> &Handshake {
+        self.socket.handshake()
+    }
+
+    /// The rooms the socket was in when fetched.
+    pub fn rooms(&self) -> &[Room] {
+        &self.rooms
+    }
+
+    /// The socket's data (see [`Socket::data`]).
+    pub fn data(&self) -> serde_json::Value {
+        self.socket.data()
+    }
+
+    /// Emits to the socket.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        self.socket.emit(event, data)
+    }
+
+    /// Makes the socket join rooms.
+    pub fn join(&self, rooms: impl IntoRooms) {
+        self.socket.join(rooms);
+    }
+
+    /// Makes the socket leave a room.
+    pub fn leave(&self, room: &str) {
+        self.socket.leave(room);
+    }
+
+    /// Disconnects the socket (see [`Socket::disconnect`]).
+    pub fn disconnect(&self, close: bool) {
+        self.socket.disconnect(close);
+    }
+
+    /// The local socket, when it lives in this process.
+    pub fn as_local(&self) -> Option<&Socket> {
+        Some(&self.socket)
+    }
+}
+
+impl BroadcastOperator {
+    pub(crate) fn new(ns: Arc<NsInner>) -> Self {
+        BroadcastOperator {
+            ns,
+            opts: BroadcastOptions::default(),
+        }
+    }
+
+    /// Every socket but `sid` (what a socket's operators start from).
+    pub(crate) fn except_socket(ns: Arc<NsInner>, sid: Sid) -> Self {
+        let mut op = BroadcastOperator::new(ns);
+        op.opts.except.push(Room::from(sid.as_str()));
+        op
+    }
+
+    /// Adds rooms to target (a union). Node's `to` and `in`.
+    #[must_use]
+    pub fn to(mut self, rooms: impl IntoRooms) -> Self {
+        self.opts.rooms.extend(rooms_of(rooms));
+        self
+    }
+
+    /// Same as [`to`](Self::to) (Node's `in`).
+    #[must_use]
+    pub fn within(self, rooms: impl IntoRooms) -> Self {
+        self.to(rooms)
+    }
+
+    /// Excludes the sockets of these rooms.
+    #[must_use]
+    pub fn except(mut self, rooms: impl IntoRooms) -> Self {
+        self.opts.except.extend(rooms_of(rooms));
+        self
+    }
+
+    /// Only this node's sockets, even in a cluster.
+    #[must_use]
+    pub fn local(mut self) -> Self {
+        self.opts.flags.local = true;
+        self
+    }
+
+    /// Drops the packet for clients not ready to receive it.
+    #[must_use]
+    pub fn volatile(mut self) -> Self {
+        self.opts.flags.volatile = true;
+        self
+    }
+
+    /// Sets the compress flag.
+    #[must_use]
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.opts.flags.compress = Some(compress);
+        self
+    }
+
+    /// Sets the timeout of [`emit_with_ack`](Self::emit_with_ack).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.opts.flags.timeout = Some(timeout);
+        self
+    }
+
+    /// The targeted local sockets.
+    fn targets(&self) -> Vec<Socket> {
+        let mut out = Vec::new();
+        self.ns
+            .for_each_target(&self.opts, &mut |s| out.push(s.clone()));
+        out
+    }
+
+    /// Emits `event` to every targeted socket. The packet is encoded once and its bytes are
+    /// shared by all recipients.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        check_event(event)?;
+        let frames = packet::event(
+            self.ns.shared().config.parser,
+            self.ns.name(),
+            event,
+            data,
+            None,
+        )?;
+        let volatile = self.opts.flags.volatile;
+        let mut observed = Vec::new();
+        self.ns.for_each_target(&self.opts, &mut |socket| {
+            if socket.send_frames(&frames, volatile).is_ok() && socket.has_outgoing_listeners() {
+                observed.push(socket.clone());
+            }
+        });
+        for socket in observed {
+            socket.notify_outgoing(event);
+        }
+        Ok(())
+    }
+
+    /// Emits `event` with an acknowledgement request to every targeted socket and gathers
+    /// the answers until all arrived or the timeout (the operator's, or the configured
+    /// `ack_timeout`) ran out.
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<BroadcastAcks, EmitError> {
+        check_event(event)?;
+        let id = self.ns.next_ack_id();
+        let frames = packet::event(
+            self.ns.shared().config.parser,
+            self.ns.name(),
+            event,
+            data,
+            Some(id),
+        )?;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut pending = HashSet::new();
+        let targets = self.targets();
+        for socket in &targets {
+            socket.expect_broadcast_ack(id, tx.clone());
+            if socket
+                .send_frames(&frames, self.opts.flags.volatile)
+                .is_ok()
+            {
+                pending.insert(socket.id());
+            } else {
+                socket.forget_ack(id);
+            }
+        }
+        drop(tx);
+        let timeout = self
+            .opts
+            .flags
+            .timeout
+            .unwrap_or(self.ns.shared().config.ack_timeout);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut acks = BroadcastAcks::default();
+        while !pending.is_empty() {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some((sid, args))) => {
+                    if pending.remove(&sid) {
+                        acks.responses.push((sid, args));
+                    }
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        for socket in &targets {
+            if pending.contains(&socket.id()) {
+                socket.forget_ack(id);
+            }
+        }
+        acks.missing = pending.into_iter().collect();
+        Ok(acks)
+    }
+
+    /// The targeted sockets.
+    pub async fn fetch_sockets(&self) -> Vec<RemoteSocket> {
+        self.targets()
+            .into_iter()
+            .map(|socket| RemoteSocket {
+                rooms: socket.rooms(),
+                socket,
+            })
+            .collect()
+    }
+
+    /// Makes the targeted sockets join `rooms`.
+    pub fn sockets_join(&self, rooms: impl IntoRooms) {
+        let rooms = rooms_of(rooms);
+        for socket in self.targets() {
+            socket.join(rooms.clone());
+        }
+    }
+
+    /// Makes the targeted sockets leave `rooms`.
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
+        let rooms = rooms_of(rooms);
+        for socket in self.targets() {
+            for room in &rooms {
+                socket.leave(room);
+            }
+        }
+    }
+
+    /// Disconnects the targeted sockets (with `close`, their whole connections).
+    pub fn disconnect_sockets(&self, close: bool) {
+        for socket in self.targets() {
+            socket.disconnect(close);
+        }
+    }
+
+    /// The number of targeted sockets on this node.
+    pub fn count(&self) -> usize {
+        let mut n = 0;
+        self.ns.for_each_target(&self.opts, &mut |_| n += 1);
+        n
+    }
+}

@@ -1,0 +1,805 @@
+//! A Socket.IO socket: one client connected to one namespace.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError, RwLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use http::{HeaderMap, request::Parts};
+use serde::{Serialize, de::DeserializeOwned};
+use tokio::sync::oneshot;
+use tower_socketio_engine::{SendError, Sid, TransportKind};
+
+use crate::{
+    adapter::Room,
+    args::Args,
+    client::Conn,
+    error::{AckError, DisconnectReason, EmitError},
+    extract::EventContext,
+    handler::{
+        BoxDisconnectHandler, BoxEventHandler, DisconnectHandler, EventHandler, box_disconnect,
+        box_event, spawn_now,
+    },
+    io::Shared,
+    ns::NsInner,
+    operators::{BroadcastOperator, IntoRooms, rooms_of},
+    packet::{self, Frames, RESERVED_EVENTS},
+};
+
+/// The handshake details of a socket, as Node's `socket.handshake`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Handshake {
+    /// The headers of the handshake HTTP request.
+    pub headers: HeaderMap,
+    /// When the socket connected, as JavaScript's `Date#toString` writes it.
+    pub time: String,
+    /// The peer address, when the server was started with connect info
+    /// (`into_make_service_with_connect_info::<SocketAddr>()`).
+    pub address: Option<SocketAddr>,
+    /// Whether the request was cross-origin (it had an `Origin` header).
+    pub xdomain: bool,
+    /// Whether the connection was encrypted (an `https` request URI).
+    pub secure: bool,
+    /// When the socket connected, in milliseconds since the Unix epoch.
+    pub issued: u64,
+    /// The handshake request's URL (path and query).
+    pub url: String,
+    /// The handshake request's query parameters (for repeated keys, the last one).
+    pub query: HashMap<String, String>,
+    /// The CONNECT auth payload (`{}` when the client sent none).
+    pub auth: serde_json::Value,
+}
+
+impl Handshake {
+    pub(crate) fn new(parts: &Parts, auth: serde_json::Value) -> Handshake {
+        let now = std::time::SystemTime::now();
+        let issued = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        let query = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        #[cfg(feature = "axum")]
+        let address = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        #[cfg(not(feature = "axum"))]
+        let address = None;
+        Handshake {
+            headers: parts.headers.clone(),
+            time: js_date_string(now),
+            address,
+            xdomain: parts.headers.contains_key(http::header::ORIGIN),
+            secure: parts.uri.scheme_str() == Some("https"),
+            issued,
+            url: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            query,
+            auth,
+        }
+    }
+}
+
+/// `Date#toString()` in UTC: `Mon Nov 23 2026 15:16:59 GMT+0000 (Coordinated Universal Time)`.
+fn js_date_string(t: std::time::SystemTime) -> String {
+    let t = time::OffsetDateTime::from(t);
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short] [month repr:short] [day] [year] [hour]:[minute]:[second]"
+    );
+    let text = t.format(&fmt).unwrap_or_default();
+    format!("{text} GMT+0000 (Coordinated Universal Time)")
+}
+
+#[derive(Default)]
+struct Listeners {
+    events: HashMap<String, Vec<Listener>>,
+    any: Vec<Listener>,
+    any_outgoing: Vec<OutgoingListener>,
+    middleware: Vec<SocketMiddleware>,
+    disconnecting: Vec<BoxDisconnectHandler>,
+    disconnect: Vec<BoxDisconnectHandler>,
+}
+
+#[derive(Clone)]
+struct Listener {
+    handler: BoxEventHandler,
+    once: bool,
+    id: u64,
+}
+
+/// A per-socket event middleware (Node's `socket.use`): sees every incoming event before its
+/// handlers and may drop it by returning an error.
+pub(crate) type SocketMiddleware =
+    Arc<dyn Fn(&Socket, &str, &Args) -> Result<(), String> + Send + Sync>;
+
+/// A listener of outgoing events (Node's `onAnyOutgoing`): sees the event name and the
+/// encoded packet of every emit to this socket.
+pub(crate) type OutgoingListener = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
+
+pub(crate) struct SocketInner {
+    pub(crate) id: Sid,
+    pub(crate) ns: Arc<NsInner>,
+    pub(crate) conn: Conn,
+    handshake: Handshake,
+    connected: AtomicBool,
+    listeners: RwLock<Listeners>,
+    next_listener: AtomicU64,
+    acks: Mutex<HashMap<u64, AckTx>>,
+    has_outgoing: AtomicBool,
+    extensions: Mutex<http::Extensions>,
+    data: Mutex<serde_json::Value>,
+}
+
+/// Where an acknowledgement goes: one `emit_with_ack`, or a broadcast gathering many.
+pub(crate) enum AckTx {
+    Single(oneshot::Sender<Args>),
+    Broadcast(tokio::sync::mpsc::UnboundedSender<(Sid, Args)>),
+}
+
+/// A client connected to a namespace. Cheap to clone: clones share the socket.
+///
+/// Received as an extractor by connect and event handlers.
+#[derive(Clone)]
+pub struct Socket {
+    pub(crate) inner: Arc<SocketInner>,
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.inner.id)
+            .field("ns", &self.inner.ns.name())
+            .finish()
+    }
+}
+
+impl PartialEq for Socket {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for Socket {}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Socket {
+    pub(crate) fn new(ns: Arc<NsInner>, conn: Conn, auth: serde_json::Value) -> Socket {
+        let handshake = Handshake::new(&conn.data().parts, auth);
+        Socket {
+            inner: Arc::new(SocketInner {
+                id: Sid::generate(),
+                ns,
+                conn,
+                handshake,
+                connected: AtomicBool::new(false),
+                listeners: RwLock::new(Listeners::default()),
+                next_listener: AtomicU64::new(0),
+                acks: Mutex::new(HashMap::new()),
+                has_outgoing: AtomicBool::new(false),
+                extensions: Mutex::new(http::Extensions::new()),
+                data: Mutex::new(serde_json::Value::Object(serde_json::Map::new())),
+            }),
+        }
+    }
+
+    /// The socket id: random, distinct per namespace, and distinct from the engine session id.
+    pub fn id(&self) -> Sid {
+        self.inner.id
+    }
+
+    /// The namespace name.
+    pub fn ns(&self) -> &str {
+        self.inner.ns.name()
+    }
+
+    /// The handshake details.
+    pub fn handshake(&self) -> &Handshake {
+        &self.inner.handshake
+    }
+
+    /// The handshake HTTP request (headers, URI, and the extensions the outer middleware added).
+    pub fn request_parts(&self) -> &Parts {
+        &self.inner.conn.data().parts
+    }
+
+    /// Whether the socket is connected to its namespace.
+    pub fn connected(&self) -> bool {
+        self.inner.connected.load(Ordering::Acquire)
+    }
+
+    /// The transport the client uses now.
+    pub fn transport(&self) -> TransportKind {
+        self.inner.conn.transport()
+    }
+
+    /// Typed per-socket data: middleware can store values here for handlers
+    /// ([`crate::extract::Extension`]).
+    pub fn extensions(&self) -> MutexGuard<'_, http::Extensions> {
+        lock(&self.inner.extensions)
+    }
+
+    /// The application state of type `T` given to [`crate::SocketIoBuilder::with_state`].
+    pub fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.shared().state.get::<T>().cloned()
+    }
+
+    /// Free-form data attached to the socket (Node's `socket.data`): travels with
+    /// [`BroadcastOperator::fetch_sockets`] results. An empty object at first.
+    pub fn data(&self) -> serde_json::Value {
+        lock(&self.inner.data).clone()
+    }
+
+    /// Replaces the socket's data.
+    pub fn set_data(&self, data: serde_json::Value) {
+        *lock(&self.inner.data) = data;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Rooms and broadcasting
+
+    /// Joins one or more rooms.
+    pub fn join(&self, rooms: impl IntoRooms) {
+        if !self.connected() {
+            return;
+        }
+        self.inner.ns.adapter().add_all(self.id(), &rooms_of(rooms));
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: &str) {
+        self.inner.ns.adapter().del(self.id(), room);
+    }
+
+    /// The rooms the socket is in (its own id included).
+    pub fn rooms(&self) -> Vec<Room> {
+        self.inner.ns.adapter().socket_rooms(self.id())
+    }
+
+    /// An operator targeting the sockets in `rooms`, this one excluded (Node's `socket.to`).
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().to(rooms)
+    }
+
+    /// Same as [`Socket::to`] (Node's `socket.in`).
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.to(rooms)
+    }
+
+    /// An operator targeting every socket of the namespace but this one and those in `rooms`.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().except(rooms)
+    }
+
+    /// An operator targeting every other socket of the namespace.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::except_socket(self.inner.ns.clone(), self.id())
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        self.inner.ns.shared()
+    }
+
+    pub(crate) fn set_connected(&self, connected: bool) {
+        self.inner.connected.store(connected, Ordering::Release);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Listeners
+
+    fn add_listener<H: EventHandler<T>, T>(&self, event: &str, handler: H, once: bool) {
+        let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
+        let listener = Listener {
+            handler: box_event(handler),
+            once,
+            id,
+        };
+        let mut l = self
+            .inner
+            .listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        l.events.entry(event.to_owned()).or_default().push(listener);
+    }
+
+    /// Registers a handler for `event`.
+    ///
+    /// ```
+    /// use tower_socketio::{extract::Data, Socket, SocketIo};
+    ///
+    /// let io = SocketIo::new();
+    /// io.ns("/", |socket: Socket| async move {
+    ///     socket.on("chat message", |socket: Socket, Data(msg): Data<String>| async move {
+    ///         let _ = socket.emit("chat message", &msg);
+    ///     });
+    /// });
+    /// ```
+    pub fn on<H: EventHandler<T>, T>(&self, event: impl AsRef<str>, handler: H) {
+        self.add_listener(event.as_ref(), handler, false);
+    }
+
+    /// Registers a handler for the next `event` only.
+    pub fn once<H: EventHandler<T>, T>(&self, event: impl AsRef<str>, handler: H) {
+        self.add_listener(event.as_ref(), handler, true);
+    }
+
+    /// Removes every handler of `event`.
+    pub fn off(&self, event: impl AsRef<str>) {
+        let mut l = self
+            .inner
+            .listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        l.events.remove(event.as_ref());
+    }
+
+    /// Registers a catch-all handler, run for every incoming event before the event's own
+    /// handlers (use the [`crate::extract::Event`] extractor for the name).
+    pub fn on_any<H: EventHandler<T>, T>(&self, handler: H) {
+        let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
+        let mut l = self
+            .inner
+            .listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        l.any.push(Listener {
+            handler: box_event(handler),
+            once: false,
+            id,
+        });
+    }
+
+    /// Like [`Socket::on_any`], run before the catch-all handlers registered so far.
+    pub fn prepend_any<H: EventHandler<T>, T>(&self, handler: H) {
+        let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
+        let mut l = self
+            .inner
+            .listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        l.any.insert(
+            0,
+            Listener {
+                handler: box_event(handler),
+                once: false,
+                id,
+            },
+        );
+    }
+
+    /// Removes every catch-all handler.
+    pub fn off_any(&self) {
+        let mut l = self
+            .inner
+            .listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        l.any.clear();
+    }
+
+    /// Registers a listener of outgoing events: called with the event name for every emit to
+    /// this socket (acknowledgements excluded).
+    pub fn on_any_outgoing(&self, listener: impl Fn(&Socket, &str) + Send + Sync + 'static) {
+        let mut l = self
+            .inner
+            .listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        l.any_outgoing.push(Arc::new(listener));
+        self.inner.has_outgoing.store(true, Ordering::Release);
+    }
+
+    /// Removes every outgoing listener.
+    pub fn off_any_outgoing(&self) {
+        let mut l = self
+            .inner
+            .listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        l.any_outgoing.clear();
+        self.inner.has_outgoing.store(false, Ordering::Release);
+    }
+
+    /// Adds a per-socket middleware (Node's `socket.use`): it sees every incoming event (name
+    /// and arguments) before the handlers, in order; an `Err` drops the event (logged).
+    pub fn use_middleware(
+        &self,
+        middleware: impl Fn(&Socket, &str, &Args) -> Result<(), String> + Send + Sync + 'static,
+    ) {
+        let mut l = self
+            .inner
+            .listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        l.middleware.push(Arc::new(middleware));
+    }
+
+    /// Registers a handler run when the socket starts disconnecting; its rooms are still
+    /// visible then.
+    pub fn on_disconnecting<H: DisconnectHandler>(&self, handler: H) {
+        let mut l = self
+            .inner
+            .listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        l.disconnecting.push(box_disconnect(handler));
+    }
+
+    /// Registers a handler run when the socket has disconnected, with the reason.
+    pub fn on_disconnect<H: DisconnectHandler>(&self, handler: H) {
+        let mut l = self
+            .inner
+            .listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        l.disconnect.push(box_disconnect(handler));
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Emitting
+
+    /// Emits `event` to this client. `data` gives the arguments: a tuple is several arguments,
+    /// `()` none, anything else one argument; `bytes::Bytes` values travel as binary.
+    ///
+    /// ```
+    /// # use tower_socketio::{Socket, SocketIo};
+    /// # fn f(socket: Socket) {
+    /// socket.emit("hello", "world").ok();              // one argument
+    /// socket.emit("scores", &("alice", 3, true)).ok(); // three arguments
+    /// socket.emit("ping", &()).ok();                   // none
+    /// # }
+    /// ```
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        self.emitter().emit(event, data)
+    }
+
+    /// Emits `event` and waits for the client's acknowledgement (at most the configured
+    /// `ack_timeout`, unless [`Socket::timeout`] gives another), deserialized as `T` with the
+    /// rule of [`crate::extract::Data`].
+    pub async fn emit_with_ack<T: DeserializeOwned, D: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &D,
+    ) -> Result<T, AckError> {
+        self.emitter().emit_with_ack(event, data).await
+    }
+
+    /// Emits a `message` event (Node's `socket.send`).
+    pub fn send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
+        self.emit("message", data)
+    }
+
+    /// An emitter whose packets are dropped when the client is not ready to receive them
+    /// (Node's `socket.volatile`).
+    pub fn volatile(&self) -> SocketEmitter<'_> {
+        SocketEmitter {
+            volatile: true,
+            ..self.emitter()
+        }
+    }
+
+    /// An emitter with an acknowledgement timeout (Node's `socket.timeout(ms)`).
+    pub fn timeout(&self, timeout: Duration) -> SocketEmitter<'_> {
+        SocketEmitter {
+            timeout: Some(timeout),
+            ..self.emitter()
+        }
+    }
+
+    /// An emitter with the `compress` flag (accepted for compatibility: WebSocket
+    /// permessage-deflate is not supported, and polling responses are compressed by a
+    /// compression layer when the client accepts it).
+    pub fn compress(&self, compress: bool) -> SocketEmitter<'_> {
+        SocketEmitter {
+            compress,
+            ..self.emitter()
+        }
+    }
+
+    fn emitter(&self) -> SocketEmitter<'_> {
+        SocketEmitter {
+            socket: self,
+            volatile: false,
+            timeout: None,
+            compress: true,
+        }
+    }
+
+    /// Queues the frames of one packet.
+    pub(crate) fn send_frames(&self, frames: &Frames, volatile: bool) -> Result<(), EmitError> {
+        let res = if volatile {
+            self.inner.conn.send_volatile(frames)
+        } else {
+            self.inner.conn.send_all(frames)
+        };
+        res.map_err(|e| match e {
+            SendError::Full => EmitError::QueueFull,
+            SendError::Dropped => EmitError::Dropped,
+            _ => EmitError::Disconnected,
+        })
+    }
+
+    pub(crate) fn has_outgoing_listeners(&self) -> bool {
+        self.inner.has_outgoing.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn notify_outgoing(&self, event: &str) {
+        if !self.has_outgoing_listeners() {
+            return;
+        }
+        let listeners = {
+            let l = self
+                .inner
+                .listeners
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if l.any_outgoing.is_empty() {
+                return;
+            }
+            l.any_outgoing.clone()
+        };
+        for f in listeners {
+            f(self, event);
+        }
+    }
+
+    /// Sends an acknowledgement for `id`.
+    pub(crate) fn send_ack<T: Serialize + ?Sized>(
+        &self,
+        id: u64,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        let frames = packet::ack(self.shared().config.parser, self.ns(), id, data)?;
+        self.send_frames(&frames, false)
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Disconnecting
+
+    /// Disconnects the socket from its namespace: the client receives a DISCONNECT and
+    /// `disconnect` handlers run with [`DisconnectReason::ServerNamespaceDisconnect`]. With
+    /// `close`, the whole connection is closed (every namespace of this client).
+    pub fn disconnect(&self, close: bool) {
+        if close {
+            self.inner
+                .conn
+                .close(tower_socketio_engine::CloseReason::ForcedClose);
+            // The engine's close notification disconnects every socket of the connection.
+            return;
+        }
+        if self.connected() {
+            let frame = packet::disconnect(self.shared().config.parser, self.ns());
+            let _ = self.inner.conn.send(frame);
+        }
+        self.disconnect_with(DisconnectReason::ServerNamespaceDisconnect);
+    }
+
+    /// Leaves the namespace for `reason`: runs `disconnecting` handlers, removes the socket,
+    /// fails pending acknowledgements, runs `disconnect` handlers. Idempotent.
+    pub(crate) fn disconnect_with(&self, reason: DisconnectReason) {
+        if !self.inner.connected.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let (disconnecting, disconnect) = {
+            let l = self
+                .inner
+                .listeners
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            (l.disconnecting.clone(), l.disconnect.clone())
+        };
+        for h in disconnecting {
+            spawn_now(h(self.clone(), reason));
+        }
+        self.inner.ns.adapter().del_all(self.id());
+        self.inner.ns.remove_socket(self);
+        crate::client::forget_socket(&self.inner.conn, self.ns());
+        lock(&self.inner.acks).clear();
+        for h in disconnect {
+            spawn_now(h(self.clone(), reason));
+        }
+        // Drop the handlers: they may hold clones of this socket.
+        *self
+            .inner
+            .listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Listeners::default();
+        tracing::debug!(target: "socketio::socket", sid = %self.id(), ns = self.ns(), %reason, "disconnected");
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Incoming
+
+    /// Dispatches an incoming event to the middleware, catch-all and event handlers.
+    pub(crate) fn on_event(&self, event: String, args: Args, ack_id: Option<u64>) {
+        let (middleware, any, listeners) = {
+            let l = self
+                .inner
+                .listeners
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            (
+                l.middleware.clone(),
+                l.any.clone(),
+                l.events.get(&event).cloned().unwrap_or_default(),
+            )
+        };
+        let cx = EventContext {
+            socket: self.clone(),
+            event,
+            args,
+            ack_id,
+        };
+        for l in &any {
+            if let Some(fut) = (l.handler)(&cx) {
+                spawn_now(fut);
+            }
+        }
+        for m in &middleware {
+            if let Err(e) = m(self, &cx.event, &cx.args) {
+                tracing::debug!(target: "socketio::socket", sid = %self.id(), event = %cx.event, "event refused by middleware: {e}");
+                return;
+            }
+        }
+        if listeners.is_empty() {
+            tracing::trace!(target: "socketio::socket", sid = %self.id(), event = %cx.event, "no handler");
+            return;
+        }
+        let once: Vec<u64> = listeners.iter().filter(|l| l.once).map(|l| l.id).collect();
+        if !once.is_empty() {
+            let mut l = self
+                .inner
+                .listeners
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(v) = l.events.get_mut(&cx.event) {
+                v.retain(|l| !once.contains(&l.id));
+            }
+        }
+        for l in &listeners {
+            if let Some(fut) = (l.handler)(&cx) {
+                spawn_now(fut);
+            }
+        }
+    }
+
+    /// An acknowledgement from the client. Unknown ids are ignored.
+    pub(crate) fn on_ack(&self, id: u64, args: Args) {
+        match lock(&self.inner.acks).remove(&id) {
+            Some(AckTx::Single(tx)) => {
+                let _ = tx.send(args);
+            }
+            Some(AckTx::Broadcast(tx)) => {
+                let _ = tx.send((self.id(), args));
+            }
+            None => {}
+        }
+    }
+
+    pub(crate) fn expect_broadcast_ack(
+        &self,
+        id: u64,
+        tx: tokio::sync::mpsc::UnboundedSender<(Sid, Args)>,
+    ) {
+        lock(&self.inner.acks).insert(id, AckTx::Broadcast(tx));
+    }
+
+    pub(crate) fn forget_ack(&self, id: u64) {
+        lock(&self.inner.acks).remove(&id);
+    }
+}
+
+/// Emits to one socket with flags (see [`Socket::volatile`], [`Socket::timeout`],
+/// [`Socket::compress`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SocketEmitter<'a> {
+    socket: &'a Socket,
+    volatile: bool,
+    timeout: Option<Duration>,
+    compress: bool,
+}
+
+impl SocketEmitter<'_> {
+    /// Sets the volatile flag.
+    #[must_use]
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    /// Sets the acknowledgement timeout.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the compress flag.
+    #[must_use]
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
+        self
+    }
+
+    /// Emits `event` (see [`Socket::emit`]).
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        check_event(event)?;
+        let socket = self.socket;
+        let frames = packet::event(
+            socket.shared().config.parser,
+            socket.ns(),
+            event,
+            data,
+            None,
+        )?;
+        socket.send_frames(&frames, self.volatile)?;
+        socket.notify_outgoing(event);
+        Ok(())
+    }
+
+    /// Emits `event` and waits for the acknowledgement (see [`Socket::emit_with_ack`]).
+    pub async fn emit_with_ack<T: DeserializeOwned, D: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &D,
+    ) -> Result<T, AckError> {
+        let args = self.emit_with_ack_args(event, data).await?;
+        Ok(args.get()?)
+    }
+
+    /// Emits `event` and waits for the acknowledgement's raw arguments.
+    pub async fn emit_with_ack_args<D: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &D,
+    ) -> Result<Args, AckError> {
+        check_event(event)?;
+        let socket = self.socket;
+        let inner = &socket.inner;
+        let id = inner.ns.next_ack_id();
+        let frames = packet::event(
+            socket.shared().config.parser,
+            socket.ns(),
+            event,
+            data,
+            Some(id),
+        )?;
+        let (tx, rx) = oneshot::channel();
+        lock(&inner.acks).insert(id, AckTx::Single(tx));
+        if let Err(e) = socket.send_frames(&frames, self.volatile) {
+            lock(&inner.acks).remove(&id);
+            return Err(e.into());
+        }
+        socket.notify_outgoing(event);
+        let timeout = self.timeout.unwrap_or(socket.shared().config.ack_timeout);
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(args)) => Ok(args),
+            Ok(Err(_)) => Err(AckError::Disconnected),
+            Err(_) => {
+                lock(&inner.acks).remove(&id);
+                Err(AckError::Timeout)
+            }
+        }
+    }
+}
+
+pub(crate) fn check_event(event: &str) -> Result<(), EmitError> {
+    if RESERVED_EVENTS.contains(&event) {
+        return Err(EmitError::ReservedEvent(event.to_owned()));
+    }
+    Ok(())
+}
