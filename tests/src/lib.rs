@@ -19,6 +19,9 @@ use std::{
 };
 
 use serde_json::Value;
+
+mod sio_app;
+pub use sio_app::{sio_app, spawn_sio_app};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// The command that installs everything and runs the whole test suite (the README's).
@@ -210,4 +213,115 @@ pub fn str_field<'a>(value: &'a Value, key: &str) -> Result<&'a str, String> {
     value[key]
         .as_str()
         .ok_or_else(|| format!("result has no string {key:?}: {value}"))
+}
+
+/// `tests/python`: the Python client scripts (python-socketio).
+pub fn python_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python")
+}
+
+/// Panics with instructions unless `python3` is on the PATH and imports the Python clients of
+/// `tests/python/requirements.txt` (`socketio`, `websocket`).
+///
+/// Checked once per test binary; every test calls it (through [`run_python`]).
+#[expect(
+    clippy::panic,
+    reason = "a missing installation must fail the tests loudly, never skip them"
+)]
+pub fn ensure_python_clients() {
+    static CHECK: OnceLock<Result<(), String>> = OnceLock::new();
+    if let Err(problem) = CHECK.get_or_init(check_python_setup) {
+        panic!(
+            "\n\nThe interop tests need Python 3 and the clients of tests/python.\n{problem}\n\
+             Run the test suite with the README's command, which installs them:\n\n    \
+             {TEST_COMMAND}\n\n(or run `python3 -m pip install -r {}`).\n",
+            python_dir().join("requirements.txt").display()
+        );
+    }
+}
+
+fn check_python_setup() -> Result<(), String> {
+    let output = std::process::Command::new("python3")
+        .args(["-c", "import socketio, websocket"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("`python3` failed to start: {e} (is Python 3 installed?)"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`python3 -c 'import socketio, websocket'` failed:\n{}",
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `python3 tests/python/SCRIPT ARGS...` and returns the JSON line it printed on success:
+/// the same contract as [`run_node`] (hard `timeout`, killed when the future is dropped, the
+/// exit status and both output streams in the error).
+pub async fn run_python(script: &str, args: &[&str], timeout: Duration) -> Result<Value, String> {
+    ensure_python_clients();
+    let dir = python_dir();
+    run_json_script("python3", &dir, &dir.join(script), script, args, timeout).await
+}
+
+/// Runs `PROGRAM SCRIPT_PATH ARGS...` in `dir` under a hard `timeout` and returns the last
+/// stdout line, which must be JSON with `"ok": true`, when it exits 0.
+async fn run_json_script(
+    program: &str,
+    dir: &Path,
+    script_path: &Path,
+    script: &str,
+    args: &[&str],
+    timeout: Duration,
+) -> Result<Value, String> {
+    let command = format!("{program} {script} {}", args.join(" "));
+    let mut child = tokio::process::Command::new(program)
+        .arg(script_path)
+        .args(args)
+        .current_dir(dir)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start `{command}`: {e}"))?;
+    let stdout = child.stdout.take().map(|s| tokio::spawn(read_capped(s)));
+    let stderr = child.stderr.take().map(|s| tokio::spawn(read_capped(s)));
+
+    let status = tokio::time::timeout(timeout, child.wait()).await;
+    if status.is_err() {
+        let _ = child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+    }
+    let stdout = collect(stdout).await;
+    let stderr = collect(stderr).await;
+    let report = |what: String| {
+        format!(
+            "`{command}` {what}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            stdout.trim_end(),
+            stderr.trim_end()
+        )
+    };
+    let status = match status {
+        Err(_) => {
+            return Err(report(format!(
+                "was killed after the hard timeout of {timeout:?}"
+            )));
+        }
+        Ok(Err(e)) => return Err(report(format!("could not be waited for: {e}"))),
+        Ok(Ok(status)) => status,
+    };
+    if !status.success() {
+        return Err(report(format!("failed ({status})")));
+    }
+    let Some(line) = stdout.lines().rev().find(|l| !l.trim().is_empty()) else {
+        return Err(report("printed no result line".to_owned()));
+    };
+    let value: Value = serde_json::from_str(line)
+        .map_err(|e| report(format!("printed a result that is not JSON ({e})")))?;
+    if value["ok"] != Value::Bool(true) {
+        return Err(report("exited 0 without reporting ok".to_owned()));
+    }
+    Ok(value)
 }

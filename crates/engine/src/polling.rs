@@ -73,16 +73,21 @@ pub(crate) async fn poll<H: Handler>(engine: &Inner<H>, socket: &SocketRef<H>) -
     let frames: Vec<Frame> = poll_fn(|cx| {
         socket.writer.register(cx.waker());
         let mut st = socket.lock();
+        let outbox_empty = st.outbox.is_empty();
         if let Some(closing) = &mut st.close {
             let frames = match closing.mode {
-                CloseMode::Graceful if !closing.delivered => {
-                    closing.delivered = true;
-                    let mut frames: Vec<Frame> = std::mem::take(&mut st.outbox).into();
-                    frames.push(Frame::control(PacketType::Close, ""));
+                // As Node, what was queued goes out first, and the `1` in a later response:
+                // clients handle decoded packets a tick later than a close, so a `1` in the
+                // same payload would overtake them.
+                CloseMode::Graceful if !closing.delivered && !outbox_empty => {
                     st.queued_frames = 0;
                     st.queued_bytes = 0;
+                    std::mem::take(&mut st.outbox).into()
+                }
+                CloseMode::Graceful if !closing.delivered => {
+                    closing.delivered = true;
                     socket.driver.wake();
-                    frames
+                    vec![Frame::control(PacketType::Close, "")]
                 }
                 CloseMode::Abort(PollReply::Noop) => vec![Frame::control(PacketType::Noop, "")],
                 _ => vec![Frame::control(PacketType::Close, "")],

@@ -296,3 +296,31 @@ async fn closing_during_a_probe_closes_the_probe() {
     );
     server.assert_healthy().await;
 }
+
+#[tokio::test]
+async fn a_v3_session_upgrades() {
+    let mut server = TestServer::echo(quiet_config().allow_eio3(true)).await;
+    let res = get(server.addr, "/engine.io/?EIO=3&transport=polling").await;
+    let sid = open_sid(&res.text());
+    server.opened().await;
+    let mut ws = ws_connect(server.addr, &format!("EIO=3&transport=websocket&sid={sid}")).await;
+    ws_send_text(&mut ws, "2probe").await;
+    assert_eq!(ws_text(&mut ws).await, "3probe");
+    ws_send_text(&mut ws, "5").await;
+    server.upgraded(&sid).await;
+    // v3 framing over the WebSocket: binary frames carry the type byte; the client pings.
+    ws_send(&mut ws, WsMessage::binary(vec![4u8, 7])).await;
+    assert_eq!(ws_next(&mut ws).await, WsMessage::binary(vec![4u8, 7]));
+    ws_send_text(&mut ws, "2").await;
+    assert_eq!(ws_text(&mut ws).await, "3");
+    get(
+        server.addr,
+        &format!("/engine.io/?EIO=3&transport=polling&sid={sid}"),
+    )
+    .await
+    .assert_error(400, 3, "Bad request");
+    ws.close(None).await.unwrap();
+    assert_eq!(server.closed(&sid).await, CloseReason::TransportClose);
+    assert_eq!(server.engine.clients_count(), 0);
+    server.assert_healthy().await;
+}

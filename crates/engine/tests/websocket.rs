@@ -323,3 +323,25 @@ async fn fragmented_messages_are_reassembled_and_bounded() {
     );
     server.assert_healthy().await;
 }
+
+#[tokio::test]
+async fn a_websocket_client_that_does_not_read_is_closed_for_a_full_queue() {
+    let mut server = TestServer::start(quiet_config().max_buffered(20, 1 << 20)).await;
+    let (ws, sid) = ws_session(server.addr).await;
+    let socket = server.socket(&sid);
+    // The client never reads: once the TCP buffers are full the queue grows, and the
+    // session closes for that reason (not a ping timeout, not a transport error).
+    let frame = Frame::Binary(Bytes::from(vec![0u8; 64 * 1024]));
+    let mut result = Ok(());
+    for _ in 0..2000 {
+        result = socket.send(frame.clone());
+        if result.is_err() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(result, Err(tower_socketio_engine::SendError::Full));
+    assert_eq!(server.closed(&sid).await, CloseReason::SendBufferFull);
+    drop(ws);
+    server.assert_healthy().await;
+}

@@ -1,31 +1,66 @@
-//! Socket.IO protocol v5 packets (the default JSON format), and binary attachment reassembly.
+//! Socket.IO protocol v5 packets in the default (JSON) format, binary attachment reassembly,
+//! and (feature `msgpack`) the format of the npm `socket.io-msgpack-parser`.
+//!
+//! A Socket.IO packet travels in an Engine.IO `message` packet. Its text form is
 //!
 //! ```text
 //! packet = type [ attachments "-" ] [ nsp "," ] [ ack-id ] [ json ]
 //! ```
 //!
-//! The decoder is strict: it rejects everything Node's parser rejects, and also what it
-//! wrongly accepts (whitespace or non-digit ack ids, events without data, zero declared
-//! attachments). The JSON payload is validated but kept as text, so event arguments are only
-//! deserialized when a handler asks for a type.
+//! followed, for the binary types `5` and `6`, by `attachments` binary messages.
+//!
+//! The [`Decoder`] is strict: it rejects everything Node's `socket.io-parser` rejects, and also
+//! what Node wrongly accepts (whitespace or non-digit ack ids, events without data, binary
+//! packets declaring zero attachments, malformed placeholders). Any error means the peer is
+//! broken or hostile; the caller closes the connection. The JSON payload is validated but kept
+//! as text, a slice of the received message, so event arguments are only deserialized when a
+//! handler asks for a type.
+//!
+//! ```
+//! use tower_socketio_protocol::Str;
+//! use tower_socketio_protocol::engine::Frame;
+//! use tower_socketio_protocol::socketio::{Decoder, PacketKind, encode};
+//!
+//! // Incoming: the Engine.IO layer has already removed the `4` of the message packet.
+//! let mut decoder = Decoder::new(10);
+//! let packet = decoder.decode_text(&Str::from_static(r#"2/chat,7["hello",1]"#))?.unwrap();
+//! assert_eq!(packet.kind, PacketKind::Event);
+//! assert_eq!(&*packet.nsp, "/chat");
+//! assert_eq!(packet.id, Some(7));
+//! assert_eq!(packet.data.as_deref(), Some(r#"["hello",1]"#));
+//!
+//! // Outgoing: the whole Engine.IO text frame, `4` included.
+//! let frame = encode(PacketKind::Ack, "/chat", Some(7), Some(r#"["ok"]"#), 0);
+//! assert_eq!(frame, Frame::Text(Str::from_static(r#"43/chat,7["ok"]"#)));
+//! # Ok::<(), tower_socketio_protocol::socketio::DecodeError>(())
+//! ```
+
+use std::cell::Cell;
+use std::fmt;
 
 use bytes::Bytes;
-use serde::de::{self, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+use serde::de::{self, DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::Str;
+use crate::engine::Frame;
+
+#[cfg(feature = "msgpack")]
+pub mod msgpack;
+#[cfg(test)]
+mod tests;
 
 /// The seven Socket.IO packet types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum PacketKind {
-    /// `0`: connect to a namespace (client), or its acceptance (server).
+    /// `0`: connect to a namespace (client, with an optional auth object), or its acceptance
+    /// (server, with `{"sid":…}`).
     Connect = 0,
     /// `1`: leave a namespace.
     Disconnect = 1,
-    /// `2`: an event.
+    /// `2`: an event, `["name", args…]`.
     Event = 2,
-    /// `3`: an acknowledgement.
+    /// `3`: an acknowledgement, `[args…]`.
     Ack = 3,
     /// `4`: a refused namespace connection (server to client).
     ConnectError = 4,
@@ -36,27 +71,44 @@ pub enum PacketKind {
 }
 
 impl PacketKind {
-    /// The type for a digit character.
+    /// The type for a digit character `'0'..='6'`.
+    ///
+    /// ```
+    /// # use tower_socketio_protocol::socketio::PacketKind;
+    /// assert_eq!(PacketKind::from_char(b'5'), Some(PacketKind::BinaryEvent));
+    /// assert_eq!(PacketKind::from_char(b'7'), None);
+    /// ```
     pub fn from_char(c: u8) -> Option<Self> {
-        Some(match c {
-            b'0' => PacketKind::Connect,
-            b'1' => PacketKind::Disconnect,
-            b'2' => PacketKind::Event,
-            b'3' => PacketKind::Ack,
-            b'4' => PacketKind::ConnectError,
-            b'5' => PacketKind::BinaryEvent,
-            b'6' => PacketKind::BinaryAck,
+        Self::from_u8(c.wrapping_sub(b'0'))
+    }
+
+    /// The type for a value `0..=6`.
+    pub fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            0 => PacketKind::Connect,
+            1 => PacketKind::Disconnect,
+            2 => PacketKind::Event,
+            3 => PacketKind::Ack,
+            4 => PacketKind::ConnectError,
+            5 => PacketKind::BinaryEvent,
+            6 => PacketKind::BinaryAck,
             _ => return None,
         })
     }
 
-    /// Whether packets of this type carry binary attachments.
+    /// The digit character of this type.
+    pub fn as_char(self) -> u8 {
+        b'0' + self as u8
+    }
+
+    /// Whether packets of this type carry binary attachments (`BinaryEvent`, `BinaryAck`).
     pub fn is_binary(self) -> bool {
         matches!(self, PacketKind::BinaryEvent | PacketKind::BinaryAck)
     }
 }
 
-/// Event names a client may not send (they are reserved for the server's own events).
+/// Event names a client may not send: they name the server's own events (`newListener` and
+/// `removeListener` are Node `EventEmitter` internals).
 pub const RESERVED_EVENTS: [&str; 6] = [
     "connect",
     "connect_error",
@@ -66,60 +118,102 @@ pub const RESERVED_EVENTS: [&str; 6] = [
     "removeListener",
 ];
 
-/// The longest namespace name accepted, in bytes.
+/// The longest namespace name accepted, in bytes, including its leading `/`.
 pub const MAX_NAMESPACE_LEN: usize = 1024;
 
+/// Node's default limit on the attachments of one binary packet (`maxAttachments`).
+pub const DEFAULT_MAX_ATTACHMENTS: usize = 10;
+
+/// The most digits read for an attachment count or an ack id (`u64::MAX` has 20).
+const MAX_DIGITS: usize = 20;
+
 /// A decoded packet.
+///
+/// `nsp` and `data` are slices of the received text (no copy).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet {
-    /// The type.
+    /// The type. Binary packets keep their binary type (`BinaryEvent`, `BinaryAck`).
     pub kind: PacketKind,
-    /// The namespace (`/` when the packet names none).
+    /// The namespace, `/` when the packet names none.
     pub nsp: Str,
-    /// The acknowledgement id.
+    /// The acknowledgement id: always present for `Ack`/`BinaryAck`, optional for
+    /// `Event`/`BinaryEvent`, never present for the other types.
     pub id: Option<u64>,
-    /// The JSON payload, as received (validated).
+    /// The JSON payload, exactly as received (validated), or `None`. In binary packets it still
+    /// holds the placeholders `{"_placeholder":true,"num":N}`; `N` indexes `attachments`.
     pub data: Option<Str>,
-    /// The binary attachments, in order.
+    /// The binary attachments, in order. Empty unless `kind` is a binary type.
     pub attachments: Vec<Bytes>,
 }
 
-/// Why a packet was rejected.
+/// Why a packet was rejected. Every error means the peer is broken or hostile; the connection
+/// should be closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
-    /// The type is not a digit `0`..=`6`.
+    /// Empty, or the type is not a digit `0`..=`6` (msgpack: not an integer `0`..=`4`).
     #[error("unknown packet type")]
     UnknownType,
-    /// A malformed attachment count, or an attachment count on a non-binary packet.
+    /// A malformed or zero attachment count, an attachment section on a type that takes none,
+    /// or an invalid placeholder (wrong `_placeholder`/`num`, out of range, used twice, or an
+    /// attachment never referenced).
     #[error("illegal attachments")]
     IllegalAttachments,
     /// More attachments than allowed.
     #[error("too many attachments")]
     TooManyAttachments,
-    /// A namespace that is too long.
+    /// A namespace that is too long (or, in msgpack, missing or not starting with `/`).
     #[error("invalid namespace")]
     InvalidNamespace,
-    /// A malformed or missing acknowledgement id, or one on a packet type that takes none.
+    /// A malformed, overflowing or missing acknowledgement id, or one on a type that takes none.
     #[error("invalid ack id")]
     InvalidAckId,
-    /// The payload is not valid JSON, or not what the packet type requires.
+    /// The payload is not valid JSON (msgpack), or not what the packet type requires.
     #[error("invalid payload")]
     InvalidPayload,
     /// A text packet arrived while binary attachments were awaited.
     #[error("got plaintext data when reconstructing a packet")]
     UnexpectedText,
-    /// A binary frame arrived while no binary packet was pending.
+    /// A binary message arrived while no binary packet was waiting for attachments.
     #[error("got binary data when not reconstructing a packet")]
     UnexpectedBinary,
 }
 
 /// The per-connection decoder: parses text packets and collects the binary attachments of
 /// binary packets.
+///
+/// ```
+/// use bytes::Bytes;
+/// use tower_socketio_protocol::Str;
+/// use tower_socketio_protocol::socketio::{Decoder, PacketKind};
+///
+/// let mut decoder = Decoder::new(10);
+/// let header = Str::from_static(r#"51-["upload",{"_placeholder":true,"num":0}]"#);
+/// assert_eq!(decoder.decode_text(&header)?, None); // waits for one attachment
+/// assert!(decoder.is_reconstructing());
+/// let packet = decoder.decode_binary(Bytes::from_static(b"\x01\x02"))?.unwrap();
+/// assert_eq!(packet.kind, PacketKind::BinaryEvent);
+/// assert_eq!(packet.attachments, [Bytes::from_static(b"\x01\x02")]);
+/// # Ok::<(), tower_socketio_protocol::socketio::DecodeError>(())
+/// ```
 #[derive(Debug)]
 pub struct Decoder {
     max_attachments: usize,
-    pending: Option<(Packet, usize)>,
+    pending: Option<Pending>,
+}
+
+/// A binary packet waiting for its attachments.
+#[derive(Debug)]
+struct Pending {
+    packet: Packet,
+    expected: usize,
+}
+
+impl Default for Decoder {
+    /// A decoder with Node's limit of [`DEFAULT_MAX_ATTACHMENTS`] attachments.
+    fn default() -> Self {
+        Decoder::new(DEFAULT_MAX_ATTACHMENTS)
+    }
 }
 
 impl Decoder {
@@ -131,55 +225,139 @@ impl Decoder {
         }
     }
 
-    /// Whether attachments are awaited.
+    /// Whether a binary packet is waiting for attachments.
     pub fn is_reconstructing(&self) -> bool {
         self.pending.is_some()
     }
 
-    /// Decodes a text message (the Engine.IO `message` data, without its `4`). `Ok(None)`
-    /// means the packet waits for its attachments.
+    /// Drops a binary packet waiting for attachments, if any (Node's `destroy`).
+    pub fn reset(&mut self) {
+        self.pending = None;
+    }
+
+    /// Decodes a text message: the Engine.IO `message` data, without its `4`.
+    ///
+    /// `Ok(None)` means the packet is binary and waits for its attachments, which come through
+    /// [`decode_binary`](Self::decode_binary).
     pub fn decode_text(&mut self, text: &Str) -> Result<Option<Packet>, DecodeError> {
-        if self.pending.is_some() {
-            self.pending = None;
+        if self.pending.take().is_some() {
             return Err(DecodeError::UnexpectedText);
         }
-        let (packet, attachments) = parse(text, self.max_attachments)?;
-        if attachments == 0 {
+        let (packet, expected) = parse(text, self.max_attachments)?;
+        if expected == 0 {
             return Ok(Some(packet));
         }
-        self.pending = Some((packet, attachments));
+        self.pending = Some(Pending { packet, expected });
         Ok(None)
     }
 
-    /// Decodes a binary message: the next attachment of the pending packet.
+    /// Decodes a binary message: the next attachment of the waiting packet. Returns the packet
+    /// once its last attachment arrived.
     pub fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, DecodeError> {
-        let Some((mut packet, expected)) = self.pending.take() else {
+        let Some(mut pending) = self.pending.take() else {
             return Err(DecodeError::UnexpectedBinary);
         };
-        packet.attachments.push(data);
-        if packet.attachments.len() == expected {
-            return Ok(Some(packet));
+        pending.packet.attachments.push(data);
+        if pending.packet.attachments.len() >= pending.expected {
+            return Ok(Some(pending.packet));
         }
-        self.pending = Some((packet, expected));
+        self.pending = Some(pending);
         Ok(None)
     }
 }
 
-/// Reads ASCII digits at `*pos` as a `u64` (at least one digit, no overflow).
-fn digits(bytes: &[u8], pos: &mut usize) -> Option<u64> {
+/// Writes the header of a text frame, Engine.IO `message` digit included:
+/// `4<type>[<attachments>-][<nsp>,][<id>]`. The JSON data goes right after it.
+///
+/// The attachment count is written for `BinaryEvent`/`BinaryAck` when it is not zero (a binary
+/// packet needs at least one attachment), and ignored for the other types. The namespace is
+/// omitted when it is `/` (or empty).
+///
+/// ```
+/// # use tower_socketio_protocol::socketio::{PacketKind, write_header};
+/// let mut out = String::new();
+/// write_header(&mut out, PacketKind::BinaryEvent, "/admin", Some(3), 2);
+/// out.push_str(r#"["up",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
+/// assert_eq!(out, r#"452-/admin,3["up",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
+/// ```
+pub fn write_header(
+    out: &mut String,
+    kind: PacketKind,
+    nsp: &str,
+    id: Option<u64>,
+    attachments: usize,
+) {
+    out.push('4');
+    out.push(char::from(kind.as_char()));
+    if kind.is_binary() && attachments > 0 {
+        push_u64(out, u64::try_from(attachments).unwrap_or(u64::MAX));
+        out.push('-');
+    }
+    if !nsp.is_empty() && nsp != "/" {
+        out.push_str(nsp);
+        out.push(',');
+    }
+    if let Some(id) = id {
+        push_u64(out, id);
+    }
+}
+
+/// Encodes a packet as one text frame: the header of [`write_header`] followed by `data`, which
+/// must already be JSON (the encoder does not check it). The binary attachments of a binary
+/// packet are sent after it as [`Frame::Binary`] frames.
+///
+/// ```
+/// # use tower_socketio_protocol::{Str, engine::Frame, socketio::{PacketKind, encode}};
+/// let frame = encode(PacketKind::Event, "/admin", Some(12), Some(r#"["a",1]"#), 0);
+/// assert_eq!(frame, Frame::Text(Str::from_static(r#"42/admin,12["a",1]"#)));
+/// let frame = encode(PacketKind::Connect, "/", None, Some(r#"{"sid":"x"}"#), 0);
+/// assert_eq!(frame, Frame::Text(Str::from_static(r#"40{"sid":"x"}"#)));
+/// ```
+pub fn encode(
+    kind: PacketKind,
+    nsp: &str,
+    id: Option<u64>,
+    data: Option<&str>,
+    attachments: usize,
+) -> Frame {
+    let data = data.unwrap_or_default();
+    // `4`, type, count and `-`, `,`, id.
+    let header = 2 + (MAX_DIGITS + 1) + 1 + MAX_DIGITS;
+    let mut out = String::with_capacity(header + nsp.len() + data.len());
+    write_header(&mut out, kind, nsp, id, attachments);
+    out.push_str(data);
+    Frame::Text(Str::from(out))
+}
+
+/// Appends the decimal digits of `n`.
+fn push_u64(out: &mut String, n: u64) {
+    use std::fmt::Write as _;
+    // Writing into a `String` cannot fail.
+    let _ = write!(out, "{n}");
+}
+
+/// Reads ASCII digits at `*pos`: `Ok(None)` when there are none, `Err(())` beyond
+/// [`MAX_DIGITS`] digits or on `u64` overflow.
+fn read_digits(bytes: &[u8], pos: &mut usize) -> Result<Option<u64>, ()> {
     let start = *pos;
     let mut n: u64 = 0;
     while let Some(&b) = bytes.get(*pos) {
         if !b.is_ascii_digit() {
             break;
         }
-        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        if *pos - start == MAX_DIGITS {
+            return Err(());
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .ok_or(())?;
         *pos += 1;
     }
-    (*pos > start).then_some(n)
+    Ok((*pos > start).then_some(n))
 }
 
-/// Parses a text packet; returns the packet and the number of attachments it awaits.
+/// Parses a text packet; returns the packet and the number of attachments it waits for.
 fn parse(text: &Str, max_attachments: usize) -> Result<(Packet, usize), DecodeError> {
     let bytes = text.as_bytes();
     let kind = bytes
@@ -188,49 +366,53 @@ fn parse(text: &Str, max_attachments: usize) -> Result<(Packet, usize), DecodeEr
         .ok_or(DecodeError::UnknownType)?;
     let mut pos = 1;
 
-    let mut attachments = 0usize;
+    // Attachment count: `<digits>-`, at least 1 (a zero count is CVE-2026-69185).
+    let mut attachments = 0;
     if kind.is_binary() {
-        let n = digits(bytes, &mut pos).ok_or(DecodeError::IllegalAttachments)?;
+        let n = read_digits(bytes, &mut pos)
+            .map_err(|()| DecodeError::TooManyAttachments)?
+            .ok_or(DecodeError::IllegalAttachments)?;
         if bytes.get(pos) != Some(&b'-') || n == 0 {
             return Err(DecodeError::IllegalAttachments);
         }
         pos += 1;
-        attachments = usize::try_from(n).map_err(|_| DecodeError::TooManyAttachments)?;
-        if attachments > max_attachments {
-            return Err(DecodeError::TooManyAttachments);
-        }
+        attachments = usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= max_attachments)
+            .ok_or(DecodeError::TooManyAttachments)?;
     }
 
+    // Namespace: from `/` up to `,` or the end of the text (Node reads `0/admin` as a CONNECT
+    // to `/admin`). Only the first `MAX_NAMESPACE_LEN + 1` bytes are searched.
     let mut nsp = Str::from_static("/");
     if bytes.get(pos) == Some(&b'/') {
-        let end = bytes
-            .get(pos..)
-            .and_then(|rest| rest.iter().position(|&b| b == b','))
-            .map_or(bytes.len(), |i| pos + i);
-        if end - pos > MAX_NAMESPACE_LEN {
+        let rest = bytes.get(pos..).unwrap_or_default();
+        let window = rest.len().min(MAX_NAMESPACE_LEN + 1);
+        let len = rest
+            .get(..window)
+            .and_then(|w| w.iter().position(|&b| b == b','))
+            .unwrap_or(window);
+        if len > MAX_NAMESPACE_LEN {
             return Err(DecodeError::InvalidNamespace);
         }
         // `/` and `,` are ASCII, so both ends are char boundaries.
         nsp = text
-            .get(pos..end)
+            .get(pos..pos + len)
             .map(|s| text.slice_ref(s))
             .ok_or(DecodeError::InvalidNamespace)?;
-        pos = if end < bytes.len() { end + 1 } else { end };
+        pos += len;
+        if bytes.get(pos) == Some(&b',') {
+            pos += 1;
+        }
     }
 
-    let id = match bytes.get(pos) {
-        Some(b) if b.is_ascii_digit() => {
-            Some(digits(bytes, &mut pos).ok_or(DecodeError::InvalidAckId)?)
-        }
-        _ => None,
-    };
-
-    let data = match text.get(pos..) {
-        Some("") => None,
-        Some(rest) => Some(text.slice_ref(rest)),
-        None => return Err(DecodeError::InvalidPayload),
-    };
-
+    // Ack id: ASCII digits only (Node also takes whitespace, and makes floats of huge ids).
+    let id = read_digits(bytes, &mut pos).map_err(|()| DecodeError::InvalidAckId)?;
+    if id.is_some() && bytes.get(pos) == Some(&b'-') {
+        // `21-[…]`: an attachment count on a type that takes none. (No valid payload starts
+        // with `-`.)
+        return Err(DecodeError::IllegalAttachments);
+    }
     match kind {
         PacketKind::Ack | PacketKind::BinaryAck if id.is_none() => {
             return Err(DecodeError::InvalidAckId);
@@ -240,6 +422,12 @@ fn parse(text: &Str, max_attachments: usize) -> Result<(Packet, usize), DecodeEr
         }
         _ => {}
     }
+
+    let data = match text.get(pos..) {
+        Some("") => None,
+        Some(rest) => Some(text.slice_ref(rest)),
+        None => return Err(DecodeError::InvalidPayload),
+    };
     validate(kind, data.as_deref(), attachments)?;
     Ok((
         Packet {
@@ -253,521 +441,251 @@ fn parse(text: &Str, max_attachments: usize) -> Result<(Packet, usize), DecodeEr
     ))
 }
 
-/// Checks the payload against the rules of the packet type.
+/// Checks the payload against the rules of the packet type. The first byte decides the JSON
+/// type, which also rejects leading whitespace (Node wrongly reads `2 ["a"]` as ack id 0).
 fn validate(kind: PacketKind, data: Option<&str>, attachments: usize) -> Result<(), DecodeError> {
-    let invalid = DecodeError::InvalidPayload;
-    // serde_json skips leading whitespace; the protocol has none (Node wrongly reads it as
-    // part of the ack id).
-    if data.is_some_and(|d| d.starts_with(|c: char| c.is_ascii_whitespace())) {
-        return Err(invalid);
-    }
-    match kind {
-        PacketKind::Connect => match data {
-            None => Ok(()),
-            Some(d) if d.starts_with('{') => serde_json::from_str::<IgnoredAny>(d)
+    let first = data.and_then(|d| d.as_bytes().first().copied());
+    match (kind, data, first) {
+        (PacketKind::Connect | PacketKind::Disconnect, None, _) => Ok(()),
+        (PacketKind::Connect, Some(d), Some(b'{'))
+        | (PacketKind::ConnectError, Some(d), Some(b'{' | b'"')) => {
+            serde_json::from_str::<IgnoredAny>(d)
                 .map(drop)
-                .map_err(|_| invalid),
-            Some(_) => Err(invalid),
-        },
-        PacketKind::Disconnect => match data {
-            None => Ok(()),
-            Some(_) => Err(invalid),
-        },
-        PacketKind::ConnectError => match data {
-            Some(d) if d.starts_with('{') || d.starts_with('"') => {
-                serde_json::from_str::<IgnoredAny>(d)
-                    .map(drop)
-                    .map_err(|_| invalid)
-            }
-            _ => Err(invalid),
-        },
-        PacketKind::Event | PacketKind::BinaryEvent => {
-            let d = data.ok_or(invalid.clone())?;
-            let args: Vec<&RawValue> = serde_json::from_str(d).map_err(|_| invalid.clone())?;
-            let name = args.first().ok_or(invalid.clone())?;
-            let name = name.get();
-            if name.starts_with('"') {
-                let name: String = serde_json::from_str(name).map_err(|_| invalid.clone())?;
-                if RESERVED_EVENTS.contains(&name.as_str()) {
-                    return Err(invalid);
-                }
-            } else if serde_json::from_str::<f64>(name).is_err() {
-                return Err(invalid);
-            }
-            check_placeholders(d, kind.is_binary(), attachments)
+                .map_err(|_| DecodeError::InvalidPayload)
         }
-        PacketKind::Ack | PacketKind::BinaryAck => {
-            let d = data.ok_or(invalid.clone())?;
-            if !d.starts_with('[') {
-                return Err(invalid);
-            }
-            check_placeholders(d, kind.is_binary(), attachments)
-        }
+        (
+            PacketKind::Event | PacketKind::BinaryEvent | PacketKind::Ack | PacketKind::BinaryAck,
+            Some(d),
+            Some(b'['),
+        ) => check_array(d, kind, attachments),
+        _ => Err(DecodeError::InvalidPayload),
     }
 }
 
-/// Validates the JSON and, for binary packets, every placeholder: an object with a
-/// `_placeholder` key must be exactly `{"_placeholder":true,"num":N}` with an integer
-/// `N < attachments` (CVE-2022-2421).
-fn check_placeholders(data: &str, binary: bool, attachments: usize) -> Result<(), DecodeError> {
-    if !binary {
-        return serde_json::from_str::<IgnoredAny>(data)
-            .map(drop)
-            .map_err(|_| DecodeError::InvalidPayload);
-    }
+/// Validates the JSON array of an event or ack in one pass: the event name, and for binary
+/// packets every placeholder (each attachment referenced exactly once).
+fn check_array(data: &str, kind: PacketKind, attachments: usize) -> Result<(), DecodeError> {
+    let binary = kind.is_binary();
+    let ctx = Ctx {
+        used: (0..if binary { attachments } else { 0 })
+            .map(|_| Cell::new(false))
+            .collect(),
+        error: Cell::new(None),
+    };
+    let visitor = ArgsVisitor {
+        ctx: &ctx,
+        event: matches!(kind, PacketKind::Event | PacketKind::BinaryEvent),
+        binary,
+    };
     let mut de = serde_json::Deserializer::from_str(data);
-    de.deserialize_any(PlaceholderCheck { attachments })
+    de.deserialize_seq(visitor)
         .and_then(|()| de.end())
-        .map_err(|_| DecodeError::IllegalAttachments)
+        .map_err(|_| ctx.error.take().unwrap_or(DecodeError::InvalidPayload))?;
+    if ctx.used.iter().all(Cell::get) {
+        Ok(())
+    } else {
+        Err(DecodeError::IllegalAttachments)
+    }
 }
 
-/// Walks JSON, failing on any invalid placeholder. Depth is bounded by serde_json's
-/// recursion limit.
-#[derive(Clone, Copy)]
-struct PlaceholderCheck {
-    attachments: usize,
+/// State shared by the visitors of one payload.
+struct Ctx {
+    /// For binary packets: whether each attachment has been referenced.
+    used: Vec<Cell<bool>>,
+    /// The reason of the first failure (serde errors only carry text).
+    error: Cell<Option<DecodeError>>,
 }
 
-impl<'de> de::DeserializeSeed<'de> for PlaceholderCheck {
+impl Ctx {
+    fn fail<T, E: de::Error>(&self, error: DecodeError) -> Result<T, E> {
+        let msg = error.to_string();
+        self.error.set(Some(error));
+        Err(E::custom(msg))
+    }
+}
+
+/// Visits the top-level array of an EVENT or ACK payload.
+struct ArgsVisitor<'a> {
+    ctx: &'a Ctx,
+    event: bool,
+    binary: bool,
+}
+
+impl<'de> Visitor<'de> for ArgsVisitor<'_> {
     type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.event && seq.next_element_seed(EventName(self.ctx))?.is_none() {
+            return self.ctx.fail(DecodeError::InvalidPayload);
+        }
+        if self.binary {
+            while seq.next_element_seed(Walk(self.ctx))?.is_some() {}
+        } else {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+        }
+        Ok(())
+    }
+}
+
+/// The first element of an EVENT: a number, or a string that is not a reserved name.
+struct EventName<'a>(&'a Ctx);
+
+impl<'de> DeserializeSeed<'de> for EventName<'_> {
+    type Value = ();
+
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for PlaceholderCheck {
+impl<'de> Visitor<'de> for EventName<'_> {
     type Value = ();
 
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("JSON")
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event name (a string or a number)")
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<(), E> {
+        if RESERVED_EVENTS.contains(&name) {
+            return self.0.fail(DecodeError::InvalidPayload);
+        }
         Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// What a JSON value is, as far as placeholders care.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    True,
+    UInt(u64),
+    Other,
+}
+
+/// Walks a JSON value of a binary packet, checking every placeholder: an object with a
+/// `_placeholder` key must be exactly `{"_placeholder":true,"num":N}` with an integer
+/// `0 <= N < attachments` not used before (CVE-2022-2421). Depth is bounded by serde_json's
+/// recursion limit.
+#[derive(Clone, Copy)]
+struct Walk<'a>(&'a Ctx);
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = Shape;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Shape, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = Shape;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Shape, E> {
+        Ok(if v { Shape::True } else { Shape::Other })
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Shape, E> {
+        Ok(Shape::UInt(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
         while seq.next_element_seed(self)?.is_some() {}
-        Ok(())
+        Ok(Shape::Other)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut placeholder: Option<bool> = None;
-        let mut num: Option<Option<u64>> = None;
-        let mut other = false;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match &*key {
-                "_placeholder" => {
-                    let v: serde_json::Value = map.next_value()?;
-                    placeholder = Some(v == serde_json::Value::Bool(true));
-                }
-                "num" => {
-                    let v: serde_json::Value = map.next_value()?;
-                    num = Some(v.as_u64());
-                }
-                _ => {
-                    other = true;
-                    map.next_value_seed(self)?;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+        let mut placeholder = None;
+        let mut num = None;
+        // Another key, or `_placeholder`/`num` twice.
+        let mut extra = false;
+        while let Some(key) = map.next_key_seed(KeyKind)? {
+            let value = map.next_value_seed(self)?;
+            match key {
+                Key::Placeholder => extra |= placeholder.replace(value).is_some(),
+                Key::Num => extra |= num.replace(value).is_some(),
+                Key::Other => extra = true,
+            }
+        }
+        let Some(placeholder) = placeholder else {
+            return Ok(Shape::Other);
+        };
+        if placeholder == Shape::True && !extra {
+            if let Some(Shape::UInt(n)) = num {
+                let slot = usize::try_from(n).ok().and_then(|n| self.0.used.get(n));
+                if slot.is_some_and(|used| !used.replace(true)) {
+                    return Ok(Shape::Other);
                 }
             }
         }
-        match placeholder {
-            None => Ok(()),
-            Some(true) if !other => match num {
-                Some(Some(n)) if usize::try_from(n).is_ok_and(|n| n < self.attachments) => Ok(()),
-                _ => Err(de::Error::custom("illegal attachments")),
-            },
-            Some(_) => Err(de::Error::custom("illegal attachments")),
-        }
+        self.0.fail(DecodeError::IllegalAttachments)
     }
 }
 
-/// The msgpack format of the npm `socket.io-msgpack-parser`: each packet is one msgpack map
-/// `{type, nsp, data, id}` sent as one binary message, binary values inline.
-#[cfg(feature = "msgpack")]
-pub mod msgpack {
-    use rmpv::Value;
+/// The object keys that matter for placeholders.
+enum Key {
+    Placeholder,
+    Num,
+    Other,
+}
 
-    use super::{DecodeError, MAX_NAMESPACE_LEN, PacketKind, RESERVED_EVENTS};
-    use crate::{Str, engine::Frame};
+/// Classifies an object key without allocating.
+struct KeyKind;
 
-    /// A decoded msgpack packet.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MsgpackPacket {
-        /// The type (never a binary type: msgpack carries binary inline).
-        pub kind: PacketKind,
-        /// The namespace.
-        pub nsp: Str,
-        /// The acknowledgement id.
-        pub id: Option<u64>,
-        /// The payload.
-        pub data: Option<Value>,
+impl<'de> DeserializeSeed<'de> for KeyKind {
+    type Value = Key;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyKind {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
     }
 
-    /// Decodes a packet.
-    pub fn decode(bytes: &[u8]) -> Result<MsgpackPacket, DecodeError> {
-        let mut rd = bytes;
-        let value = rmpv::decode::read_value_with_max_depth(&mut rd, 128)
-            .map_err(|_| DecodeError::InvalidPayload)?;
-        if !rd.is_empty() {
-            return Err(DecodeError::InvalidPayload);
-        }
-        let Value::Map(entries) = value else {
-            return Err(DecodeError::InvalidPayload);
-        };
-        let (mut kind, mut nsp, mut id, mut data) = (None, None, None, None);
-        for (k, v) in entries {
-            match k.as_str() {
-                Some("type") => {
-                    kind = v
-                        .as_u64()
-                        .and_then(|t| u8::try_from(t).ok())
-                        .and_then(|t| PacketKind::from_char(b'0'.saturating_add(t)))
-                }
-                Some("nsp") => nsp = v.as_str().map(str::to_owned),
-                Some("id") => match v {
-                    Value::Nil => {}
-                    v => id = Some(v.as_u64().ok_or(DecodeError::InvalidAckId)?),
-                },
-                Some("data") => data = Some(v),
-                _ => {}
-            }
-        }
-        let kind = kind.ok_or(DecodeError::UnknownType)?;
-        let nsp = nsp.unwrap_or_else(|| "/".to_owned());
-        if !nsp.starts_with('/') || nsp.len() > MAX_NAMESPACE_LEN {
-            return Err(DecodeError::InvalidNamespace);
-        }
-        let data = data.filter(|d| !d.is_nil());
-        let invalid = DecodeError::InvalidPayload;
-        match kind {
-            PacketKind::Connect => {
-                if data.as_ref().is_some_and(|d| !d.is_map()) {
-                    return Err(invalid);
-                }
-            }
-            PacketKind::Disconnect => {
-                if data.is_some() {
-                    return Err(invalid);
-                }
-            }
-            PacketKind::Event | PacketKind::BinaryEvent => {
-                let Some(Value::Array(args)) = &data else {
-                    return Err(invalid);
-                };
-                match args.first() {
-                    Some(Value::String(s)) => {
-                        let name = s.as_str().ok_or(invalid.clone())?;
-                        if RESERVED_EVENTS.contains(&name) {
-                            return Err(invalid);
-                        }
-                    }
-                    Some(v) if v.is_number() => {}
-                    _ => return Err(invalid),
-                }
-            }
-            PacketKind::Ack | PacketKind::BinaryAck => {
-                if !matches!(data, Some(Value::Array(_))) {
-                    return Err(invalid);
-                }
-                if id.is_none() {
-                    return Err(DecodeError::InvalidAckId);
-                }
-            }
-            PacketKind::ConnectError => {}
-        }
-        let kind = match kind {
-            PacketKind::BinaryEvent => PacketKind::Event,
-            PacketKind::BinaryAck => PacketKind::Ack,
-            k => k,
-        };
-        Ok(MsgpackPacket {
-            kind,
-            nsp: Str::from(nsp),
-            id,
-            data,
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        Ok(match key {
+            "_placeholder" => Key::Placeholder,
+            "num" => Key::Num,
+            _ => Key::Other,
         })
-    }
-
-    /// Encodes a packet as a binary frame, with the keys `socket.io-msgpack-parser` writes.
-    pub fn encode(kind: PacketKind, nsp: &str, id: Option<u64>, data: Option<&Value>) -> Frame {
-        let mut entries = vec![
-            (Value::from("type"), Value::from(kind as u8)),
-            (Value::from("nsp"), Value::from(nsp)),
-        ];
-        if let Some(d) = data {
-            entries.push((Value::from("data"), d.clone()));
-        }
-        if let Some(id) = id {
-            entries.push((Value::from("id"), Value::from(id)));
-        }
-        let mut out = Vec::with_capacity(32);
-        // Writing into a Vec cannot fail.
-        let _ = rmpv::encode::write_value(&mut out, &Value::Map(entries));
-        Frame::Binary(out.into())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn decode_one(text: &str) -> Result<Option<Packet>, DecodeError> {
-        Decoder::new(10).decode_text(&Str::from(text.to_owned()))
-    }
-
-    #[test]
-    fn spec_examples() {
-        let p = decode_one("0").unwrap().unwrap();
-        assert_eq!((p.kind, &*p.nsp, p.data), (PacketKind::Connect, "/", None));
-        let p = decode_one(r#"0/admin,{"token":"123"}"#).unwrap().unwrap();
-        assert_eq!(&*p.nsp, "/admin");
-        assert_eq!(p.data.as_deref(), Some(r#"{"token":"123"}"#));
-        // Type 4 is CONNECT_ERROR, whose data must be an object or a string.
-        assert!(decode_one("40/custom").is_err());
-        let p = decode_one("0/custom").unwrap().unwrap();
-        assert_eq!((&*p.nsp, p.data), ("/custom", None));
-        let p = decode_one(r#"2["foo"]"#).unwrap().unwrap();
-        assert_eq!((p.kind, p.id), (PacketKind::Event, None));
-        let p = decode_one(r#"212["foo"]"#).unwrap().unwrap();
-        assert_eq!(p.id, Some(12));
-        let p = decode_one(r#"3/admin,13["bar"]"#).unwrap().unwrap();
-        assert_eq!(
-            (p.kind, &*p.nsp, p.id),
-            (PacketKind::Ack, "/admin", Some(13))
-        );
-        let p = decode_one("1/admin,").unwrap().unwrap();
-        assert_eq!((p.kind, &*p.nsp), (PacketKind::Disconnect, "/admin"));
-        let p = decode_one("1/custom").unwrap().unwrap();
-        assert_eq!(&*p.nsp, "/custom");
-        let p = decode_one(r#"2456["message-with-ack",1,"2",{"3":[false]}]"#)
-            .unwrap()
-            .unwrap();
-        assert_eq!(p.id, Some(456));
-        let p = decode_one(r#"4{"message":"Not authorized"}"#)
-            .unwrap()
-            .unwrap();
-        assert_eq!(p.kind, PacketKind::ConnectError);
-        let p = decode_one("2[42]").unwrap().unwrap();
-        assert_eq!(p.data.as_deref(), Some("[42]"));
-    }
-
-    #[test]
-    fn binary_reassembly() {
-        let mut d = Decoder::new(10);
-        let text = Str::from(
-            r#"52-/admin,7["baz",{"_placeholder":true,"num":0},{"a":{"_placeholder":true,"num":1}}]"#
-                .to_owned(),
-        );
-        assert_eq!(d.decode_text(&text), Ok(None));
-        assert!(d.is_reconstructing());
-        assert_eq!(d.decode_binary(Bytes::from_static(&[1])), Ok(None));
-        let p = d.decode_binary(Bytes::from_static(&[2])).unwrap().unwrap();
-        assert_eq!(
-            (p.kind, &*p.nsp, p.id),
-            (PacketKind::BinaryEvent, "/admin", Some(7))
-        );
-        assert_eq!(
-            p.attachments,
-            vec![Bytes::from_static(&[1]), Bytes::from_static(&[2])]
-        );
-        assert!(!d.is_reconstructing());
-        assert_eq!(
-            d.decode_binary(Bytes::from_static(&[3])),
-            Err(DecodeError::UnexpectedBinary)
-        );
-        // Text while reconstructing.
-        let text = Str::from(r#"51-["a",{"_placeholder":true,"num":0}]"#.to_owned());
-        assert_eq!(d.decode_text(&text), Ok(None));
-        assert_eq!(
-            d.decode_text(&Str::from(r#"2["a"]"#.to_owned())),
-            Err(DecodeError::UnexpectedText)
-        );
-        let p = decode_one(r#"61-15["bar",{"_placeholder":true,"num":0}]"#);
-        assert_eq!(p, Ok(None));
-    }
-
-    #[test]
-    fn reject_list() {
-        let bad = [
-            "",
-            "abc",
-            "9",
-            "7",
-            "2{}",
-            r#"2"x""#,
-            "2[]",
-            r#"2[{"toString":"foo"}]"#,
-            "2[true]",
-            r#"2[null,"a"]"#,
-            r#"2["disconnect"]"#,
-            r#"2["connect"]"#,
-            r#"2["newListener"]"#,
-            r#"2 ["a"]"#,
-            r#"21 2["a"]"#,
-            r#"2abc["a"]"#,
-            r#"299999999999999999999999["a"]"#,
-            r#"3["a"]"#,
-            "3",
-            r#"0"str""#,
-            "0[1]",
-            "1/admin,{}",
-            "2",
-            "2/admin,",
-            r#"0 {}"#,
-            r#"51-["a",{"_placeholder":true,"num":"splice"}]"#,
-            r#"51-["a",{"_placeholder":true,"num":-1}]"#,
-            r#"51-["a",{"_placeholder":true,"num":1}]"#,
-            r#"51-["a",{"_placeholder":true,"num":0.5}]"#,
-            r#"51-["a",{"_placeholder":true,"num":"0"}]"#,
-            r#"51-["a",{"_placeholder":true,"num":null}]"#,
-            r#"51-["a",{"_placeholder":"true","num":0}]"#,
-            r#"51-["a",{"_placeholder":true}]"#,
-            r#"51-["a",{"_placeholder":true,"num":0,"x":1}]"#,
-            r#"50-["a"]"#,
-            r#"5999999-["a"]"#,
-            r#"5-1-["a"]"#,
-            r#"5x-["a"]"#,
-            r#"5["a"]"#,
-            r#"511-["a"]"#,
-            r#"21-["a"]"#,
-            "4",
-            "41/a,",
-            "01",
-            r#"31 ["a"]"#,
-            r#"2["a",]"#,
-            r#"42["a"]"#,
-        ];
-        for b in bad {
-            let r = decode_one(b);
-            assert!(r.is_err(), "{b:?} was accepted: {r:?}");
-        }
-        let long = format!("0/{}", "a".repeat(MAX_NAMESPACE_LEN + 1));
-        assert_eq!(decode_one(&long), Err(DecodeError::InvalidNamespace));
-        assert_eq!(
-            decode_one(r#"511-["a"]"#),
-            Err(DecodeError::TooManyAttachments)
-        );
-    }
-
-    #[test]
-    fn error_and_numeric_events_are_valid() {
-        assert!(decode_one(r#"2["error","x"]"#).unwrap().is_some());
-        assert!(decode_one(r#"2["__proto__"]"#).unwrap().is_some());
-        assert!(decode_one("2[1.5,2]").unwrap().is_some());
-        assert!(decode_one("3/x,1[]").unwrap().is_some());
-    }
-
-    fn encode(
-        kind: PacketKind,
-        nsp: &str,
-        id: Option<u64>,
-        data: Option<&str>,
-        n: usize,
-    ) -> String {
-        let mut s = String::new();
-        s.push((b'0' + kind as u8) as char);
-        if n > 0 {
-            s.push_str(&format!("{n}-"));
-        }
-        if nsp != "/" {
-            s.push_str(nsp);
-            s.push(',');
-        }
-        if let Some(id) = id {
-            s.push_str(&id.to_string());
-        }
-        s.push_str(data.unwrap_or_default());
-        s
-    }
-
-    proptest! {
-        #[test]
-        fn arbitrary_text_never_panics(s in ".{0,64}") {
-            let mut d = Decoder::new(10);
-            let _ = d.decode_text(&Str::from(s));
-            let _ = d.decode_binary(Bytes::from_static(b"x"));
-        }
-
-        #[test]
-        fn near_valid_text_never_panics(prefix in "[0-6][0-9-]{0,4}(/[a-z,]{0,4})?[0-9 ]{0,3}", json in "[\\[\\]{}\":,a-z0-9_ ]{0,40}") {
-            let _ = Decoder::new(10).decode_text(&Str::from(format!("{prefix}{json}")));
-        }
-
-        #[test]
-        fn event_round_trip(nsp in "(/[a-z]{1,8})?", id in proptest::option::of(0u64..u64::MAX), name in "[a-z]{1,10}", arg in 0i64..1000, n in 0usize..4) {
-            let nsp = if nsp.is_empty() { "/".to_owned() } else { nsp };
-            let mut args = format!("[\"{name}\",{arg}");
-            for i in 0..n {
-                args.push_str(&format!(",{{\"_placeholder\":true,\"num\":{i}}}"));
-            }
-            args.push(']');
-            let kind = if n > 0 { PacketKind::BinaryEvent } else { PacketKind::Event };
-            let text = encode(kind, &nsp, id, Some(&args), n);
-            let mut d = Decoder::new(10);
-            let mut out = d.decode_text(&Str::from(text)).unwrap();
-            for i in 0..n {
-                prop_assert!(out.is_none());
-                out = d.decode_binary(Bytes::from(vec![i as u8])).unwrap();
-            }
-            let p = out.unwrap();
-            prop_assert_eq!(p.kind, kind);
-            prop_assert_eq!(&*p.nsp, nsp.as_str());
-            prop_assert_eq!(p.id, id);
-            prop_assert_eq!(p.data.as_deref(), Some(args.as_str()));
-            prop_assert_eq!(p.attachments.len(), n);
-        }
-    }
-
-    #[cfg(feature = "msgpack")]
-    #[test]
-    fn msgpack_wire_format() {
-        use rmpv::Value;
-        // socket.io-msgpack-parser 3.0.2: {type:2, nsp:"/", data:["hello",{a:1}], id:3}
-        let frame = msgpack::encode(
-            PacketKind::Event,
-            "/",
-            Some(3),
-            Some(&Value::Array(vec![
-                Value::from("hello"),
-                Value::Map(vec![(Value::from("a"), Value::from(1))]),
-            ])),
-        );
-        let crate::engine::Frame::Binary(bytes) = frame else {
-            panic!()
-        };
-        assert_eq!(
-            hex(&bytes),
-            "84a47479706502a36e7370a12fa46461746192a568656c6c6f81a16101a26964 03".replace(' ', "")
-        );
-        let p = msgpack::decode(&bytes).unwrap();
-        assert_eq!((p.kind, &*p.nsp, p.id), (PacketKind::Event, "/", Some(3)));
-        assert!(msgpack::decode(&[0x93, 1, 2, 3]).is_err());
-        assert!(msgpack::decode(&[]).is_err());
-        assert!(msgpack::decode(&[0xc1]).is_err());
-    }
-
-    #[cfg(feature = "msgpack")]
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
     }
 }

@@ -92,6 +92,11 @@ impl Client {
     }
 }
 
+/// The connected sockets of a connection.
+pub(crate) fn sockets_of(conn: &Conn) -> Vec<Socket> {
+    conn.data().lock().sockets.values().cloned().collect()
+}
+
 /// Forgets the socket of `nsp` (it disconnected).
 pub(crate) fn forget_socket(conn: &Conn, nsp: &str) {
     conn.data().lock().sockets.remove(nsp);

@@ -24,6 +24,8 @@ use crate::{
 pub(crate) struct Shared {
     pub(crate) config: SocketIoConfig,
     pub(crate) state: http::Extensions,
+    /// The server, for sockets and handlers that need it.
+    io: std::sync::Weak<IoInner>,
 }
 
 pub(crate) struct IoInner {
@@ -134,6 +136,14 @@ impl SocketIo {
         SocketIoBuilder {
             config: SocketIoConfig::default(),
             state: http::Extensions::new(),
+        }
+    }
+
+    /// The server of `shared`. (A socket outliving its server gets a new, empty one.)
+    pub(crate) fn from_shared(shared: &Shared) -> SocketIo {
+        match shared.io.upgrade() {
+            Some(inner) => SocketIo { inner },
+            None => SocketIo::new(),
         }
     }
 
@@ -340,25 +350,29 @@ impl SocketIoBuilder {
     pub fn build(self) -> SocketIo {
         let max_attachments = self.config.max_attachments;
         let engine_config = self.config.engine.clone();
-        let shared = Arc::new(Shared {
-            config: self.config,
-            state: self.state,
-        });
-        let inner = Arc::new_cyclic(|weak| IoInner {
-            shared: shared.clone(),
-            namespaces: RwLock::new(HashMap::from([(
-                "/".to_owned(),
-                NsInner::new("/".to_owned(), shared.clone(), None, Vec::new(), None),
-            )])),
-            dynamic: RwLock::new(Vec::new()),
-            engine: Engine::new(
-                engine_config,
-                SioHandler {
-                    io: weak.clone(),
-                    max_attachments,
-                },
-            ),
-            client_file: crate::client_file::Cache::default(),
+        let (config, state) = (self.config, self.state);
+        let inner = Arc::new_cyclic(|weak| {
+            let shared = Arc::new(Shared {
+                config,
+                state,
+                io: weak.clone(),
+            });
+            IoInner {
+                namespaces: RwLock::new(HashMap::from([(
+                    "/".to_owned(),
+                    NsInner::new("/".to_owned(), shared.clone(), None, Vec::new(), None),
+                )])),
+                shared,
+                dynamic: RwLock::new(Vec::new()),
+                engine: Engine::new(
+                    engine_config,
+                    SioHandler {
+                        io: weak.clone(),
+                        max_attachments,
+                    },
+                ),
+                client_file: crate::client_file::Cache::default(),
+            }
         });
         SocketIo { inner }
     }

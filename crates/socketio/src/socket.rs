@@ -233,6 +233,11 @@ impl Socket {
         lock(&self.inner.extensions)
     }
 
+    /// The server this socket belongs to.
+    pub fn io(&self) -> crate::SocketIo {
+        crate::SocketIo::from_shared(self.shared())
+    }
+
     /// The application state of type `T` given to [`crate::SocketIoBuilder::with_state`].
     pub fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
         self.shared().state.get::<T>().cloned()
@@ -575,10 +580,15 @@ impl Socket {
     /// `close`, the whole connection is closed (every namespace of this client).
     pub fn disconnect(&self, close: bool) {
         if close {
+            // As Node: every namespace of the client is disconnected (each client socket
+            // receives a DISCONNECT), then the connection is closed once they are flushed.
+            for socket in crate::client::sockets_of(&self.inner.conn) {
+                socket.disconnect(false);
+            }
+            self.disconnect(false);
             self.inner
                 .conn
-                .close(tower_socketio_engine::CloseReason::ForcedClose);
-            // The engine's close notification disconnects every socket of the connection.
+                .close(tower_socketio_engine::CloseReason::ForcedServerClose);
             return;
         }
         if self.connected() {

@@ -690,6 +690,19 @@ pub(crate) async fn poll(addr: SocketAddr, sid: &str) -> HttpResponse {
     get(addr, &polling_url(sid)).await
 }
 
+/// Polls until the close packet `1` arrives (at most three polls: the frames queued before a
+/// server close may come in one response and the `1` in the next) and returns every packet.
+pub(crate) async fn poll_until_close(addr: SocketAddr, sid: &str) -> Vec<String> {
+    let mut packets = Vec::new();
+    for _ in 0..3 {
+        packets.extend(poll(addr, sid).await.packets());
+        if packets.last().is_some_and(|p| p == "1") {
+            break;
+        }
+    }
+    packets
+}
+
 /// Starts a long-poll GET without reading its response.
 pub(crate) async fn start_poll(addr: SocketAddr, sid: &str) -> TcpStream {
     start(addr, &build("GET", &polling_url(sid), &[], None)).await
@@ -884,8 +897,8 @@ impl Rng {
         self.below(100) < percent
     }
 
-    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
+    pub(crate) fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
     }
 
     pub(crate) fn bytes(&mut self, len: usize) -> Vec<u8> {
