@@ -67,11 +67,13 @@ fn polling_step<D>(
     socket.driver.register(cx.waker());
     {
         let mut st = socket.lock();
-        if st.close.is_some() {
-            return Poll::Ready(Step::Closed);
-        }
+        // A completed upgrade first: even a session closing right after it (e.g. from
+        // `on_upgrade`) must flush and close over its new WebSocket.
         if let Some(w) = st.upgraded.take() {
             return Poll::Ready(Step::Upgraded(w));
+        }
+        if st.close.is_some() {
+            return Poll::Ready(Step::Closed);
         }
     }
     if heartbeat(socket, sleep, cx) {
@@ -250,6 +252,7 @@ async fn finish<H: Handler>(
             None => return,
         }
     };
+    let ws = ws.or_else(|| socket.lock().upgraded.take().map(|w| *w));
     let graceful_poll = mode == CloseMode::Graceful && transport == TransportKind::Polling;
     if !graceful_poll {
         engine.remove(&socket.id());

@@ -573,3 +573,50 @@ async fn other_paths_go_to_the_inner_service() {
     assert_eq!(res.status, 200);
     server.assert_healthy().await;
 }
+
+#[tokio::test]
+async fn custom_paths_are_served() {
+    let mut server = TestServer::start(fast_config().path("custom/")).await;
+    assert_eq!(server.engine.config().path, "/custom/");
+    let res = get(server.addr, "/custom/?EIO=4&transport=polling").await;
+    assert_eq!(res.status, 200);
+    let res = get(server.addr, "/custom?EIO=4&transport=polling").await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        get(server.addr, "/engine.io/?EIO=4&transport=polling")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(get(server.addr, "/hello").await.text(), "hi");
+    server.assert_no_panics();
+}
+
+#[tokio::test]
+async fn the_root_path_can_be_served() {
+    // `path("/")` must mean the root, not "//".
+    let config = fast_config().path("/");
+    assert_eq!(config.path, "/");
+    let mut server = TestServer::start(config).await;
+    let res = get(server.addr, "/?EIO=4&transport=polling").await;
+    assert_eq!(res.status, 200, "{:?}", String::from_utf8_lossy(&res.body));
+    server.opened().await;
+    server.assert_no_panics();
+}
+
+#[tokio::test]
+async fn a_websocket_only_server() {
+    let mut server = TestServer::start(fast_config().transports(Transports {
+        polling: false,
+        websocket: true,
+    }))
+    .await;
+    get(server.addr, "/engine.io/?EIO=4&transport=polling")
+        .await
+        .assert_error(400, 0, "Transport unknown");
+    let (mut ws, sid) = ws_session(server.addr).await;
+    ws_send_text(&mut ws, "4only ws").await;
+    assert_eq!(server.text(&sid).await, "only ws");
+    assert_eq!(get(server.addr, "/hello").await.text(), "hi");
+    server.assert_no_panics();
+}

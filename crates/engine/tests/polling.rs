@@ -621,3 +621,49 @@ async fn polling_a_websocket_session_is_a_transport_mismatch() {
     assert_eq!(server.text(&sid).await, "ok");
     server.assert_healthy().await;
 }
+
+#[tokio::test]
+async fn keep_alive_connections_carry_several_requests() {
+    let mut server = TestServer::start(quiet_config()).await;
+    let mut conn = connect(server.addr).await;
+    let mut buf = Vec::new();
+    let keep_alive = |method: &str, target: &str, body: &[u8]| {
+        let mut r = format!(
+            "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        r.extend_from_slice(body);
+        r
+    };
+    async fn read(conn: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> HttpResponse {
+        tokio::time::timeout(WAIT, read_response(conn, buf, false))
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+    }
+    conn.write_all(&keep_alive("GET", "/engine.io/?EIO=4&transport=polling", b""))
+        .await
+        .unwrap();
+    let res = read(&mut conn, &mut buf).await;
+    let sid = open_sid(&res.text());
+    server.opened().await;
+    // Two pipelined requests: a POST, then a GET left pending.
+    let mut both = keep_alive("POST", &polling_url(&sid), b"4one");
+    both.extend(keep_alive("GET", &polling_url(&sid), b""));
+    conn.write_all(&both).await.unwrap();
+    assert_ok(&read(&mut conn, &mut buf).await);
+    assert_eq!(server.text(&sid).await, "one");
+    settle().await;
+    server.socket(&sid).send(Frame::message("two")).unwrap();
+    assert_eq!(read(&mut conn, &mut buf).await.packets(), ["4two"]);
+    // Dropping the connection with a GET pending closes the session.
+    conn.write_all(&keep_alive("GET", &polling_url(&sid), b""))
+        .await
+        .unwrap();
+    settle().await;
+    drop(conn);
+    assert_eq!(server.closed(&sid).await, CloseReason::TransportError);
+    server.assert_healthy().await;
+}

@@ -324,3 +324,54 @@ async fn a_v3_session_upgrades() {
     assert_eq!(server.engine.clients_count(), 0);
     server.assert_healthy().await;
 }
+
+#[tokio::test]
+async fn packets_right_after_the_upgrade_packet_are_not_lost() {
+    let mut server = TestServer::start(quiet_config()).await;
+    let (sid, _) = handshake(server.addr).await;
+    server.opened().await;
+    let mut ws = ws_connect(server.addr, &ws_query(&sid)).await;
+    ws_send_text(&mut ws, "2probe").await;
+    assert_eq!(ws_text(&mut ws).await, "3probe");
+    // `5` and a message in one go: the message is read by whoever owns the socket next.
+    ws.feed(WsMessage::text("5")).await.unwrap();
+    ws.feed(WsMessage::text("4right after")).await.unwrap();
+    ws.flush().await.unwrap();
+    server.upgraded(&sid).await;
+    assert_eq!(server.text(&sid).await, "right after");
+    server.assert_healthy().await;
+}
+
+#[tokio::test]
+async fn a_close_from_on_upgrade_flushes_over_the_websocket() {
+    // The handler sends a last message and closes the session as soon as it is upgraded.
+    // The session is on the WebSocket now: the message and a close frame must go out there.
+    let mut server = TestServer::start_with(
+        quiet_config(),
+        Behaviour {
+            farewell_on_upgrade: Some("bye".into()),
+            ..Behaviour::default()
+        },
+    )
+    .await;
+    let (sid, _) = handshake(server.addr).await;
+    server.opened().await;
+    let mut ws = ws_connect(server.addr, &ws_query(&sid)).await;
+    ws_send_text(&mut ws, "2probe").await;
+    assert_eq!(ws_text(&mut ws).await, "3probe");
+    ws_send_text(&mut ws, "5").await;
+    server.upgraded(&sid).await;
+    assert_eq!(server.closed(&sid).await, CloseReason::ForcedClose);
+    let mut seen = Vec::new();
+    let end = loop {
+        match tokio::time::timeout(WAIT, futures_util::StreamExt::next(&mut ws)).await {
+            Err(_) => panic!("the WebSocket stayed open after the session closed; got {seen:?}"),
+            Ok(Some(Ok(WsMessage::Close(f)))) => break Some(f),
+            Ok(Some(Ok(m))) => seen.push(m),
+            Ok(Some(Err(_)) | None) => break None,
+        }
+    };
+    assert_eq!(seen, [WsMessage::text("4bye")], "the last message was lost");
+    assert!(end.is_some(), "no close frame, the TCP connection was just dropped");
+    server.assert_healthy().await;
+}

@@ -96,6 +96,8 @@ pub(crate) struct Behaviour {
     pub(crate) echo: bool,
     /// A text message sent from `on_open`.
     pub(crate) greeting: Option<String>,
+    /// In `on_upgrade`: send this text message, then close the session (`ForcedClose`).
+    pub(crate) farewell_on_upgrade: Option<String>,
 }
 
 /// A handler recording every callback into a channel.
@@ -143,6 +145,10 @@ impl Handler for Recorder {
 
     fn on_upgrade(&self, socket: &Arc<Socket<()>>, transport: TransportKind) {
         let _ = self.tx.send(Event::Upgrade(socket.id(), transport));
+        if let Some(f) = &self.behaviour.farewell_on_upgrade {
+            let _ = socket.send(Frame::message(f));
+            socket.close(CloseReason::ForcedClose);
+        }
     }
 }
 
