@@ -106,13 +106,14 @@ pub fn sio_app(msgpack: bool) -> SocketIo {
         });
         socket.on(
             "to-room",
-            |socket: Socket, Data((room, msg)): Data<(String, Value)>| async move {
+            // `rmpv::Value` is a dynamic value that can hold binary (serde_json's cannot).
+            |socket: Socket, Data((room, msg)): Data<(String, rmpv::Value)>| async move {
                 socket.io().to(room).emit("room-msg", &msg).ok();
             },
         );
         socket.on(
             "broadcast",
-            |socket: Socket, Data(msg): Data<Value>| async move {
+            |socket: Socket, Data(msg): Data<rmpv::Value>| async move {
                 socket.broadcast().emit("broadcast", &msg).ok();
             },
         );

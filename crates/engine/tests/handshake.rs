@@ -576,7 +576,7 @@ async fn other_paths_go_to_the_inner_service() {
 
 #[tokio::test]
 async fn custom_paths_are_served() {
-    let mut server = TestServer::start(fast_config().path("custom/")).await;
+    let server = TestServer::start(fast_config().path("custom/")).await;
     assert_eq!(server.engine.config().path, "/custom/");
     let res = get(server.addr, "/custom/?EIO=4&transport=polling").await;
     assert_eq!(res.status, 200);

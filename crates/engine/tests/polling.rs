@@ -643,9 +643,13 @@ async fn keep_alive_connections_carry_several_requests() {
             .unwrap()
             .unwrap()
     }
-    conn.write_all(&keep_alive("GET", "/engine.io/?EIO=4&transport=polling", b""))
-        .await
-        .unwrap();
+    conn.write_all(&keep_alive(
+        "GET",
+        "/engine.io/?EIO=4&transport=polling",
+        b"",
+    ))
+    .await
+    .unwrap();
     let res = read(&mut conn, &mut buf).await;
     let sid = open_sid(&res.text());
     server.opened().await;

@@ -479,17 +479,7 @@ async fn exchange(addr: SocketAddr, request: &[u8]) -> Result<Option<u16>, Strin
     .await
     {
         Err(_) => Err("no answer and no close".into()),
-        Ok(Ok(Some(res))) => {
-            if std::env::var("FUZZ_DEBUG").is_ok() {
-                eprintln!(
-                    "DBG {} {:?} <= {:?}",
-                    res.status,
-                    String::from_utf8_lossy(&res.body[..res.body.len().min(60)]),
-                    String::from_utf8_lossy(&request[..request.len().min(150)])
-                );
-            }
-            Ok(Some(res.status))
-        }
+        Ok(Ok(Some(res))) => Ok(Some(res.status)),
         Ok(Ok(None) | Err(_)) => Ok(None),
     }
 }
@@ -513,7 +503,7 @@ async fn fresh_sessions(addr: SocketAddr) -> Vec<String> {
 async fn random_requests_never_break_the_server() {
     let mut server = TestServer::echo(fuzz_config()).await;
     let addr = server.addr;
-    let mut rng = Rng::new(0x5eed_0f_e1_0c_0ffe);
+    let mut rng = Rng::new(0x5eed_0fe1_0c0f_fee5);
     let mut live = fresh_sessions(addr).await;
     let mut answered = [0usize; 6];
     let mut closed = 0;

@@ -372,6 +372,37 @@ async fn a_close_from_on_upgrade_flushes_over_the_websocket() {
         }
     };
     assert_eq!(seen, [WsMessage::text("4bye")], "the last message was lost");
-    assert!(end.is_some(), "no close frame, the TCP connection was just dropped");
+    assert!(
+        end.is_some(),
+        "no close frame, the TCP connection was just dropped"
+    );
+    server.assert_healthy().await;
+}
+
+#[tokio::test]
+async fn a_ping_queued_during_the_upgrade_goes_over_the_websocket() {
+    // Ping interval 300 ms; a long ping timeout leaves room to answer after the upgrade.
+    let config = quiet_config()
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(1500));
+    let mut server = TestServer::start(config).await;
+    let (sid, _) = handshake(server.addr).await;
+    server.opened().await;
+    let pending = start_poll(server.addr, &sid).await;
+    settle().await;
+    let mut ws = ws_connect(server.addr, &ws_query(&sid)).await;
+    ws_send_text(&mut ws, "2probe").await;
+    assert_eq!(ws_text(&mut ws).await, "3probe");
+    assert_eq!(finish(pending).await.packets(), ["6"]);
+    // No poll from here on, as a real client: the ping waits for the new transport.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    ws_send_text(&mut ws, "5").await;
+    assert_eq!(ws_text(&mut ws).await, "2");
+    ws_send_text(&mut ws, "3").await;
+    server.upgraded(&sid).await;
+    assert_eq!(ws_text(&mut ws).await, "2");
+    server
+        .assert_open_for(&sid, Duration::from_millis(10))
+        .await;
     server.assert_healthy().await;
 }

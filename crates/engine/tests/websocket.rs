@@ -7,7 +7,6 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
-use futures_util::SinkExt;
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::{
     Message as WsMessage,

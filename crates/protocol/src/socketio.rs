@@ -39,7 +39,9 @@ use std::cell::Cell;
 use std::fmt;
 
 use bytes::Bytes;
-use serde::de::{self, DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 use crate::Str;
 use crate::engine::Frame;
@@ -123,6 +125,9 @@ pub const MAX_NAMESPACE_LEN: usize = 1024;
 
 /// Node's default limit on the attachments of one binary packet (`maxAttachments`).
 pub const DEFAULT_MAX_ATTACHMENTS: usize = 10;
+
+/// The length of the shortest placeholder, `{"_placeholder":true,"num":0}`.
+const MIN_PLACEHOLDER_LEN: usize = 29;
 
 /// The most digits read for an attachment count or an ack id (`u64::MAX` has 20).
 const MAX_DIGITS: usize = 20;
@@ -466,6 +471,11 @@ fn validate(kind: PacketKind, data: Option<&str>, attachments: usize) -> Result<
 /// packets every placeholder (each attachment referenced exactly once).
 fn check_array(data: &str, kind: PacketKind, attachments: usize) -> Result<(), DecodeError> {
     let binary = kind.is_binary();
+    // Each attachment needs its own placeholder, so the count is bounded by the input
+    // (whatever `max_attachments` is) before anything is allocated for it.
+    if binary && attachments > data.len() / MIN_PLACEHOLDER_LEN {
+        return Err(DecodeError::IllegalAttachments);
+    }
     let ctx = Ctx {
         used: (0..if binary { attachments } else { 0 })
             .map(|_| Cell::new(false))
@@ -644,12 +654,13 @@ impl<'de> Visitor<'de> for Walk<'_> {
         let Some(placeholder) = placeholder else {
             return Ok(Shape::Other);
         };
-        if placeholder == Shape::True && !extra {
-            if let Some(Shape::UInt(n)) = num {
-                let slot = usize::try_from(n).ok().and_then(|n| self.0.used.get(n));
-                if slot.is_some_and(|used| !used.replace(true)) {
-                    return Ok(Shape::Other);
-                }
+        if placeholder == Shape::True
+            && !extra
+            && let Some(Shape::UInt(n)) = num
+        {
+            let slot = usize::try_from(n).ok().and_then(|n| self.0.used.get(n));
+            if slot.is_some_and(|used| !used.replace(true)) {
+                return Ok(Shape::Other);
             }
         }
         self.0.fail(DecodeError::IllegalAttachments)

@@ -6,16 +6,18 @@
 //! the adapter type.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{HashMap, HashSet, VecDeque},
     fmt,
-    sync::{Arc, PoisonError, RwLock},
+    sync::{Arc, Mutex, PoisonError, RwLock},
     time::Duration,
 };
+
+use tokio::time::Instant;
 
 use smallvec::SmallVec;
 use tower_socketio_engine::Sid;
 
-use crate::handler::BoxFuture;
+use crate::{handler::BoxFuture, packet::Frames};
 
 /// A room name. Every socket is in the room named after its id.
 pub type Room = Arc<str>;
@@ -66,6 +68,31 @@ pub type AllSockets<'a> = &'a dyn Fn(&mut dyn FnMut(Sid));
 /// An observer of [`AdapterEvent`]s.
 pub type AdapterListener = Arc<dyn Fn(&AdapterEvent) + Send + Sync>;
 
+/// What connection state recovery keeps of a disconnected socket.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SessionRecord {
+    /// The socket id, given back on recovery.
+    pub sid: Sid,
+    /// The private session id the client presents to recover.
+    pub pid: Sid,
+    /// The rooms the socket was in (its own id room included).
+    pub rooms: Vec<Room>,
+    /// The socket's data.
+    pub data: serde_json::Value,
+}
+
+/// A recovered session: the record, and the packets the client missed (each already encoded,
+/// with its offset), in order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RestoredSession {
+    /// The session.
+    pub session: SessionRecord,
+    /// The missed packets.
+    pub missed: Vec<Frames>,
+}
+
 /// The room registry of one namespace, and its cluster operations.
 ///
 /// Local operations are synchronous. Operations that may involve other nodes return futures;
@@ -90,13 +117,86 @@ pub trait Adapter: Send + Sync + 'static {
     fn server_count(&self) -> BoxFuture<usize> {
         Box::pin(async { 1 })
     }
+
+    /// Connection state recovery: the offset for the next stored packet, or `None` when
+    /// this adapter does not store packets.
+    fn next_offset(&self) -> Option<String> {
+        None
+    }
+
+    /// Connection state recovery: stores a packet sent with `opts` under `offset`.
+    fn store_packet(&self, offset: &str, opts: &BroadcastOptions, frames: &Frames) {
+        let _ = (offset, opts, frames);
+    }
+
+    /// Connection state recovery: keeps a disconnected socket's session.
+    fn persist_session(&self, session: SessionRecord) {
+        let _ = session;
+    }
+
+    /// Connection state recovery: the session `pid` with the packets sent after `offset`, if
+    /// the session is known and not expired and the offset is still in the log.
+    fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
+        let _ = (pid, offset);
+        Box::pin(async { None })
+    }
 }
 
-/// The in-memory adapter: the rooms of this process.
+/// The in-memory store of connection state recovery: a log of recent packets and the
+/// sessions of recently disconnected sockets, both kept `max_disconnection_duration`.
+struct Recovery {
+    max_age: Duration,
+    max_packets: usize,
+    /// Distinguishes this process's offsets from an earlier one's.
+    epoch: String,
+    state: Mutex<RecoveryState>,
+}
+
+#[derive(Default)]
+struct RecoveryState {
+    next: u64,
+    log: VecDeque<StoredPacket>,
+    sessions: HashMap<Sid, (SessionRecord, Instant)>,
+    last_purge: Option<Instant>,
+}
+
+struct StoredPacket {
+    n: u64,
+    at: Instant,
+    rooms: SmallVec<[Room; 2]>,
+    except: SmallVec<[Room; 2]>,
+    frames: Frames,
+}
+
+impl Recovery {
+    fn parse_offset(&self, offset: &str) -> Option<u64> {
+        let (epoch, n) = offset.split_once('-')?;
+        (epoch == self.epoch).then(|| n.parse().ok()).flatten()
+    }
+
+    fn purge(&self, st: &mut RecoveryState, now: Instant) {
+        while st.log.front().is_some_and(|p| p.at + self.max_age < now)
+            || st.log.len() > self.max_packets
+        {
+            st.log.pop_front();
+        }
+        if st
+            .last_purge
+            .is_none_or(|t| t + Duration::from_secs(10) < now)
+        {
+            st.sessions.retain(|_, (_, at)| *at + self.max_age >= now);
+            st.last_purge = Some(now);
+        }
+    }
+}
+
+/// The in-memory adapter: the rooms of this process, and, with connection state recovery,
+/// the recent packets and sessions.
 #[derive(Default)]
 pub struct LocalAdapter {
     rooms: RwLock<Rooms>,
     listeners: RwLock<Vec<AdapterListener>>,
+    recovery: Option<Recovery>,
 }
 
 #[derive(Default)]
@@ -119,6 +219,24 @@ impl LocalAdapter {
     /// An empty registry.
     pub fn new() -> Self {
         LocalAdapter::default()
+    }
+
+    /// An empty registry that also keeps packets and sessions for connection state recovery,
+    /// for `max_disconnection_duration`, and at most `max_packets` packets.
+    pub fn with_recovery(max_disconnection_duration: Duration, max_packets: usize) -> Self {
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        LocalAdapter {
+            recovery: Some(Recovery {
+                max_age: max_disconnection_duration,
+                max_packets,
+                epoch: format!("{epoch:x}"),
+                state: Mutex::new(RecoveryState::default()),
+            }),
+            ..LocalAdapter::default()
+        }
     }
 
     fn emit(&self, events: Vec<AdapterEvent>) {
@@ -294,6 +412,74 @@ impl Adapter for LocalAdapter {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .push(listener);
+    }
+
+    fn next_offset(&self) -> Option<String> {
+        let r = self.recovery.as_ref()?;
+        let mut st = r.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = st.next;
+        st.next += 1;
+        Some(format!("{}-{n}", r.epoch))
+    }
+
+    fn store_packet(&self, offset: &str, opts: &BroadcastOptions, frames: &Frames) {
+        let Some(r) = &self.recovery else { return };
+        let Some(n) = r.parse_offset(offset) else {
+            return;
+        };
+        let now = Instant::now();
+        let mut st = r.state.lock().unwrap_or_else(PoisonError::into_inner);
+        // Offsets are taken before encoding, so concurrent emits may store slightly out of
+        // order: keep the log sorted.
+        let at = st.log.iter().rposition(|p| p.n < n).map_or(0, |i| i + 1);
+        st.log.insert(
+            at,
+            StoredPacket {
+                n,
+                at: now,
+                rooms: opts.rooms.clone(),
+                except: opts.except.clone(),
+                frames: frames.clone(),
+            },
+        );
+        r.purge(&mut st, now);
+    }
+
+    fn persist_session(&self, session: SessionRecord) {
+        let Some(r) = &self.recovery else { return };
+        let now = Instant::now();
+        let mut st = r.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.sessions.insert(session.pid, (session, now));
+        r.purge(&mut st, now);
+    }
+
+    fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
+        let restored = (|| {
+            let r = self.recovery.as_ref()?;
+            let pid: Sid = pid.parse().ok()?;
+            let n = r.parse_offset(offset)?;
+            let now = Instant::now();
+            let mut st = r.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let (session, at) = st.sessions.get(&pid)?.clone();
+            if at + r.max_age < now {
+                st.sessions.remove(&pid);
+                return None;
+            }
+            let start = st.log.iter().position(|p| p.n == n)? + 1;
+            let missed = st
+                .log
+                .iter()
+                .skip(start)
+                .filter(|p| {
+                    (p.rooms.is_empty() || p.rooms.iter().any(|r| session.rooms.contains(r)))
+                        && !p.except.iter().any(|r| session.rooms.contains(r))
+                })
+                .map(|p| p.frames.clone())
+                .collect();
+            st.sessions.remove(&pid);
+            Some(RestoredSession { session, missed })
+        })();
+        Box::pin(async move { restored })
     }
 }
 

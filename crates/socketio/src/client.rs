@@ -359,11 +359,26 @@ fn connect(io: Arc<IoInner>, conn: Conn, nsp: String, auth: serde_json::Value) -
             refuse(ConnectError::new("Invalid namespace"));
             return;
         };
-        let socket = Socket::new(ns.clone(), conn.clone(), auth);
+        let recovery = io.shared.config.connection_state_recovery;
+        let restored = match (recovery, auth.get("pid"), auth.get("offset")) {
+            (
+                Some(_),
+                Some(serde_json::Value::String(pid)),
+                Some(serde_json::Value::String(offset)),
+            ) => ns.adapter().restore_session(pid, offset).await,
+            _ => None,
+        };
+        let socket = Socket::new(
+            ns.clone(),
+            conn.clone(),
+            auth,
+            restored.as_ref().map(|r| &r.session),
+        );
         let cx = Arc::new(ConnectContext {
             socket: socket.clone(),
         });
-        for middleware in ns.middleware() {
+        let skip_middleware = restored.is_some() && recovery.is_some_and(|r| r.skip_middlewares);
+        for middleware in ns.middleware().into_iter().filter(|_| !skip_middleware) {
             if let Err(e) = middleware(cx.clone()).await {
                 refuse(e);
                 return;
@@ -379,11 +394,17 @@ fn connect(io: Arc<IoInner>, conn: Conn, nsp: String, auth: serde_json::Value) -
             },
             None => None,
         };
-        connected(&conn, &ns, &socket, body);
+        connected(&conn, &ns, &socket, body, restored);
     })
 }
 
-fn connected(conn: &Conn, ns: &Arc<NsInner>, socket: &Socket, body: Option<BoxFuture<()>>) {
+fn connected(
+    conn: &Conn,
+    ns: &Arc<NsInner>,
+    socket: &Socket,
+    body: Option<BoxFuture<()>>,
+    restored: Option<crate::adapter::RestoredSession>,
+) {
     {
         let mut st = conn.data().lock();
         if st.closed.is_some() {
@@ -397,13 +418,26 @@ fn connected(conn: &Conn, ns: &Arc<NsInner>, socket: &Socket, body: Option<BoxFu
         }
     }
     socket.set_connected(true);
-    ns.adapter().add_all(
-        socket.id(),
-        &[crate::adapter::Room::from(socket.id().as_str())],
-    );
+    let mut rooms = vec![crate::adapter::Room::from(socket.id().as_str())];
+    if let Some(r) = &restored {
+        rooms.extend(r.session.rooms.iter().cloned());
+    }
+    ns.adapter().add_all(socket.id(), &rooms);
     ns.add_socket(socket);
     let parser = ns.shared().config.parser;
-    let _ = conn.send(packet::connect(parser, ns.name(), &socket.id(), None));
+    let pid = socket.inner.pid.map(|p| p.to_string());
+    let _ = conn.send(packet::connect(
+        parser,
+        ns.name(),
+        &socket.id(),
+        pid.as_deref(),
+    ));
+    if let Some(r) = restored {
+        tracing::debug!(target: "socketio::socket", sid = %socket.id(), missed = r.missed.len(), "session recovered");
+        for frames in &r.missed {
+            let _ = socket.send_frames(frames, false);
+        }
+    }
     tracing::debug!(target: "socketio::socket", sid = %socket.id(), ns = ns.name(), transport = socket.transport().as_str(), "connected");
     if let Some(body) = body {
         spawn_now(body);

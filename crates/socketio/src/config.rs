@@ -16,6 +16,55 @@ pub enum ParserKind {
     Msgpack,
 }
 
+/// Connection state recovery (Node's `connectionStateRecovery`): a client whose connection
+/// dropped gets its socket id, rooms and data back, and every packet it missed, when it
+/// reconnects within `max_disconnection_duration`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveryConfig {
+    /// How long a disconnected session, and the packets sent meanwhile, are kept. Default
+    /// 2 minutes.
+    pub max_disconnection_duration: Duration,
+    /// Skip the namespace middleware when a session is recovered. Default `true` (as Node's
+    /// code does).
+    pub skip_middlewares: bool,
+    /// The most packets kept per namespace, whatever their age. Default 100 000.
+    pub max_packets: usize,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        RecoveryConfig {
+            max_disconnection_duration: Duration::from_secs(120),
+            skip_middlewares: true,
+            max_packets: 100_000,
+        }
+    }
+}
+
+impl RecoveryConfig {
+    /// Sets how long sessions and packets are kept (default 2 minutes).
+    #[must_use]
+    pub fn max_disconnection_duration(mut self, d: Duration) -> Self {
+        self.max_disconnection_duration = d;
+        self
+    }
+
+    /// Sets whether recovered sockets skip the namespace middleware (default `true`).
+    #[must_use]
+    pub fn skip_middlewares(mut self, skip: bool) -> Self {
+        self.skip_middlewares = skip;
+        self
+    }
+
+    /// Sets the most packets kept per namespace (default 100 000).
+    #[must_use]
+    pub fn max_packets(mut self, n: usize) -> Self {
+        self.max_packets = n;
+        self
+    }
+}
+
 /// Socket.IO server configuration. `Default` gives the Node server's defaults.
 ///
 /// ```
@@ -46,6 +95,8 @@ pub struct SocketIoConfig {
     /// `serveClient`: typically `node_modules/socket.io-client/dist/socket.io.min.js`.
     /// Default none.
     pub serve_client: Option<std::path::PathBuf>,
+    /// Connection state recovery. Default off.
+    pub connection_state_recovery: Option<RecoveryConfig>,
 }
 
 impl Default for SocketIoConfig {
@@ -58,6 +109,7 @@ impl Default for SocketIoConfig {
             cleanup_empty_child_namespaces: false,
             parser: ParserKind::Json,
             serve_client: None,
+            connection_state_recovery: None,
         }
     }
 }
@@ -131,6 +183,20 @@ impl SocketIoConfig {
     #[must_use]
     pub fn serve_client(mut self, file: impl Into<std::path::PathBuf>) -> Self {
         self.serve_client = Some(file.into());
+        self
+    }
+
+    /// Turns connection state recovery on (default off).
+    ///
+    /// ```
+    /// use tower_socketio::{RecoveryConfig, SocketIoConfig};
+    ///
+    /// let config = SocketIoConfig::default().connection_state_recovery(RecoveryConfig::default());
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn connection_state_recovery(mut self, recovery: RecoveryConfig) -> Self {
+        self.connection_state_recovery = Some(recovery);
         self
     }
 

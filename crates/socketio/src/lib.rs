@@ -20,7 +20,7 @@ mod socket;
 pub use crate::{
     ack::AckSender,
     args::{Args, ArgsError},
-    config::{ParserKind, SocketIoConfig},
+    config::{ParserKind, RecoveryConfig, SocketIoConfig},
     error::{AckError, ConnectError, DisconnectReason, EmitError},
     io::{SocketIo, SocketIoBuilder},
     layer::{ResponseBody, ResponseFuture, SocketIoLayer, SocketIoService},

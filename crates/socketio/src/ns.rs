@@ -44,18 +44,44 @@ impl NsInner {
     ) -> Arc<NsInner> {
         Arc::new(NsInner {
             name,
-            shared,
             connect: RwLock::new(connect),
             middleware: RwLock::new(middleware),
             sockets: RwLock::new(HashMap::new()),
-            adapter: Arc::new(LocalAdapter::new()),
+            adapter: Arc::new(match shared.config.connection_state_recovery {
+                Some(r) => LocalAdapter::with_recovery(r.max_disconnection_duration, r.max_packets),
+                None => LocalAdapter::new(),
+            }),
             next_ack: AtomicU64::new(0),
             parent,
+            shared,
         })
     }
 
     pub(crate) fn adapter(&self) -> &Arc<dyn Adapter> {
         &self.adapter
+    }
+
+    /// Encodes an event without acknowledgement for the sockets `opts` targets. With
+    /// connection state recovery (and unless volatile) the packet gets an offset and is kept
+    /// for clients that reconnect.
+    pub(crate) fn encode_event<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+        opts: &BroadcastOptions,
+    ) -> Result<crate::packet::Frames, EmitError> {
+        let parser = self.shared.config.parser;
+        let offset = if opts.flags.volatile {
+            None
+        } else {
+            self.adapter.next_offset()
+        };
+        let frames =
+            crate::packet::event(parser, &self.name, event, data, None, offset.as_deref())?;
+        if let Some(offset) = &offset {
+            self.adapter.store_packet(offset, opts, &frames);
+        }
+        Ok(frames)
     }
 
     pub(crate) fn next_ack_id(&self) -> u64 {

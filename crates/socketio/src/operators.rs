@@ -258,13 +258,7 @@ impl BroadcastOperator {
     /// shared by all recipients.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         check_event(event)?;
-        let frames = packet::event(
-            self.ns.shared().config.parser,
-            self.ns.name(),
-            event,
-            data,
-            None,
-        )?;
+        let frames = self.ns.encode_event(event, data, &self.opts)?;
         let volatile = self.opts.flags.volatile;
         let mut observed = Vec::new();
         self.ns.for_each_target(&self.opts, &mut |socket| {
@@ -294,6 +288,7 @@ impl BroadcastOperator {
             event,
             data,
             Some(id),
+            None,
         )?;
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut pending = HashSet::new();

@@ -82,12 +82,16 @@ fn json_packet(
 }
 
 /// An EVENT packet: `["event", ...args]`.
+///
+/// With `offset` (connection state recovery), the offset is appended as the last argument,
+/// as Node does; clients record it to resume from.
 pub(crate) fn event<T: Serialize + ?Sized>(
     parser: ParserKind,
     nsp: &str,
     event: &str,
     data: &T,
     id: Option<u64>,
+    offset: Option<&str>,
 ) -> Result<Frames, EmitError> {
     match parser {
         ParserKind::Json => json_packet(PacketKind::Event, nsp, id, |buf, attachments| {
@@ -96,6 +100,11 @@ pub(crate) fn event<T: Serialize + ?Sized>(
                 .map_err(|e| EmitError::Serialize(e.to_string()))?;
             args::write_args(data, buf, attachments, true)
                 .map_err(|e| EmitError::Serialize(e.to_string()))?;
+            if let Some(offset) = offset {
+                buf.push(b',');
+                serde_json::to_writer(&mut *buf, offset)
+                    .map_err(|e| EmitError::Serialize(e.to_string()))?;
+            }
             buf.push(b']');
             Ok(())
         }),
@@ -105,6 +114,9 @@ pub(crate) fn event<T: Serialize + ?Sized>(
             values.extend(
                 args::write_args_msgpack(data).map_err(|e| EmitError::Serialize(e.to_string()))?,
             );
+            if let Some(offset) = offset {
+                values.push(rmpv::Value::from(offset));
+            }
             Ok(smallvec::smallvec![msgpack_frame(
                 PacketKind::Event,
                 nsp,
@@ -220,15 +232,19 @@ mod tests {
 
     #[test]
     fn event_packets() {
-        let f = event(ParserKind::Json, "/", "hello", &("a", 1), None).unwrap_or_default();
+        let f = event(ParserKind::Json, "/", "hello", &("a", 1), None, None).unwrap_or_default();
         assert_eq!(text(&f[0]), r#"42["hello","a",1]"#);
-        let f = event(ParserKind::Json, "/admin", "x", &(), Some(12)).unwrap_or_default();
+        let f =
+            event(ParserKind::Json, "/", "hello", &("a", 1), None, Some("o-1")).unwrap_or_default();
+        assert_eq!(text(&f[0]), r#"42["hello","a",1,"o-1"]"#);
+        let f = event(ParserKind::Json, "/admin", "x", &(), Some(12), None).unwrap_or_default();
         assert_eq!(text(&f[0]), r#"42/admin,12["x"]"#);
         let f = event(
             ParserKind::Json,
             "/",
             "bin",
             &Bytes::from_static(&[1, 2]),
+            None,
             None,
         )
         .unwrap_or_default();

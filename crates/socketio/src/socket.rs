@@ -130,6 +130,9 @@ pub(crate) type OutgoingListener = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
 
 pub(crate) struct SocketInner {
     pub(crate) id: Sid,
+    /// The private session id (connection state recovery).
+    pub(crate) pid: Option<Sid>,
+    recovered: bool,
     pub(crate) ns: Arc<NsInner>,
     pub(crate) conn: Conn,
     handshake: Handshake,
@@ -178,11 +181,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Socket {
-    pub(crate) fn new(ns: Arc<NsInner>, conn: Conn, auth: serde_json::Value) -> Socket {
+    pub(crate) fn new(
+        ns: Arc<NsInner>,
+        conn: Conn,
+        auth: serde_json::Value,
+        restored: Option<&crate::adapter::SessionRecord>,
+    ) -> Socket {
         let handshake = Handshake::new(&conn.data().parts, auth);
+        let recovery = ns.shared().config.connection_state_recovery.is_some();
+        let data = restored.map_or_else(
+            || serde_json::Value::Object(serde_json::Map::new()),
+            |r| r.data.clone(),
+        );
         Socket {
             inner: Arc::new(SocketInner {
-                id: Sid::generate(),
+                id: restored.map_or_else(Sid::generate, |r| r.sid),
+                pid: match restored {
+                    Some(r) => Some(r.pid),
+                    None => recovery.then(Sid::generate),
+                },
+                recovered: restored.is_some(),
                 ns,
                 conn,
                 handshake,
@@ -192,7 +210,7 @@ impl Socket {
                 acks: Mutex::new(HashMap::new()),
                 has_outgoing: AtomicBool::new(false),
                 extensions: Mutex::new(http::Extensions::new()),
-                data: Mutex::new(serde_json::Value::Object(serde_json::Map::new())),
+                data: Mutex::new(data),
             }),
         }
     }
@@ -215,6 +233,12 @@ impl Socket {
     /// The handshake HTTP request (headers, URI, and the extensions the outer middleware added).
     pub fn request_parts(&self) -> &Parts {
         &self.inner.conn.data().parts
+    }
+
+    /// Whether this socket recovered an earlier session (connection state recovery): same
+    /// id, rooms and data, and the packets it missed were sent again.
+    pub fn recovered(&self) -> bool {
+        self.inner.recovered
     }
 
     /// Whether the socket is connected to its namespace.
@@ -615,6 +639,19 @@ impl Socket {
         for h in disconnecting {
             spawn_now(h(self.clone(), reason));
         }
+        if let Some(pid) = self.inner.pid
+            && reason.is_recoverable()
+        {
+            self.inner
+                .ns
+                .adapter()
+                .persist_session(crate::adapter::SessionRecord {
+                    sid: self.id(),
+                    pid,
+                    rooms: self.rooms(),
+                    data: self.data(),
+                });
+        }
         self.inner.ns.adapter().del_all(self.id());
         self.inner.ns.remove_socket(self);
         crate::client::forget_socket(&self.inner.conn, self.ns());
@@ -749,13 +786,22 @@ impl SocketEmitter<'_> {
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         check_event(event)?;
         let socket = self.socket;
-        let frames = packet::event(
-            socket.shared().config.parser,
-            socket.ns(),
-            event,
-            data,
-            None,
-        )?;
+        let frames = if socket.inner.pid.is_some() && !self.volatile {
+            // With connection state recovery, an emit to one socket is a broadcast to its own
+            // room (as in Node), so it is kept for the client's recovery.
+            let mut opts = crate::adapter::BroadcastOptions::default();
+            opts.rooms.push(Room::from(socket.id().as_str()));
+            socket.inner.ns.encode_event(event, data, &opts)?
+        } else {
+            packet::event(
+                socket.shared().config.parser,
+                socket.ns(),
+                event,
+                data,
+                None,
+                None,
+            )?
+        };
         socket.send_frames(&frames, self.volatile)?;
         socket.notify_outgoing(event);
         Ok(())
@@ -787,6 +833,7 @@ impl SocketEmitter<'_> {
             event,
             data,
             Some(id),
+            None,
         )?;
         let (tx, rx) = oneshot::channel();
         lock(&inner.acks).insert(id, AckTx::Single(tx));
