@@ -230,7 +230,9 @@ impl EngineConfig {
             p.push('/');
         }
         p.push_str(trimmed);
-        p.push('/');
+        if !p.ends_with('/') {
+            p.push('/');
+        }
         self.path = p;
         self
     }
