@@ -71,6 +71,9 @@ impl Incoming {
 pub(crate) struct Client {
     /// The handshake request.
     pub(crate) parts: Parts,
+    /// The connection's span (`socketio.client`), which follows from the handshake request's
+    /// span; socket spans are its children.
+    pub(crate) span: tracing::Span,
     state: Mutex<ClientState>,
 }
 
@@ -111,9 +114,13 @@ pub(crate) struct SioHandler {
 impl Handler for SioHandler {
     type Data = Client;
 
-    fn session_data(&self, _sid: Sid, request: Parts) -> Client {
+    fn session_data(&self, sid: Sid, request: Parts) -> Client {
+        let span =
+            tracing::debug_span!(target: "socketio::client", "socketio.client", engine_sid = %sid);
+        span.follows_from(tracing::Span::current());
         Client {
             parts: request,
+            span,
             state: Mutex::new(ClientState {
                 decoder: Decoder::new(self.max_attachments),
                 sockets: HashMap::new(),
@@ -440,7 +447,7 @@ fn connected(
     }
     tracing::debug!(target: "socketio::socket", sid = %socket.id(), ns = ns.name(), transport = socket.transport().as_str(), "connected");
     if let Some(body) = body {
-        spawn_now(body);
+        socket.run(body);
     }
     finish_connecting(conn, ns.name(), Some(socket));
 }

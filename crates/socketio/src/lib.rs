@@ -17,6 +17,20 @@ mod operators;
 mod packet;
 mod socket;
 
+/// Guides, with examples that are compiled and run as tests.
+pub mod guide {
+    #[doc = include_str!("../../../docs/getting-started.md")]
+    pub mod getting_started {}
+    #[doc = include_str!("../../../docs/namespaces-and-rooms.md")]
+    pub mod namespaces_and_rooms {}
+    #[doc = include_str!("../../../docs/events-and-acks.md")]
+    pub mod events_and_acks {}
+    #[doc = include_str!("../../../docs/extractors.md")]
+    pub mod extractors {}
+    #[doc = include_str!("../../../docs/middleware-and-auth.md")]
+    pub mod middleware_and_auth {}
+}
+
 pub use crate::{
     ack::AckSender,
     args::{Args, ArgsError},

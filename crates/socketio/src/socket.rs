@@ -130,6 +130,7 @@ pub(crate) type OutgoingListener = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
 
 pub(crate) struct SocketInner {
     pub(crate) id: Sid,
+    span: tracing::Span,
     /// The private session id (connection state recovery).
     pub(crate) pid: Option<Sid>,
     recovered: bool,
@@ -193,9 +194,18 @@ impl Socket {
             || serde_json::Value::Object(serde_json::Map::new()),
             |r| r.data.clone(),
         );
+        let id = restored.map_or_else(Sid::generate, |r| r.sid);
+        let span = tracing::debug_span!(
+            target: "socketio::socket",
+            parent: &conn.data().span,
+            "socketio.socket",
+            sid = %id,
+            ns = ns.name(),
+        );
         Socket {
             inner: Arc::new(SocketInner {
-                id: restored.map_or_else(Sid::generate, |r| r.sid),
+                id,
+                span,
                 pid: match restored {
                     Some(r) => Some(r.pid),
                     None => recovery.then(Sid::generate),
@@ -233,6 +243,25 @@ impl Socket {
     /// The handshake HTTP request (headers, URI, and the extensions the outer middleware added).
     pub fn request_parts(&self) -> &Parts {
         &self.inner.conn.data().parts
+    }
+
+    /// The socket's tracing span (`socketio.socket`, target `socketio::socket`, fields `sid`
+    /// and `ns`), a child of its connection's span, which follows from the handshake
+    /// request's span. Handlers run inside it.
+    pub fn span(&self) -> &tracing::Span {
+        &self.inner.span
+    }
+
+    /// Runs a handler future inside the socket's span (see [`spawn_now`]).
+    pub(crate) fn run(&self, fut: crate::handler::BoxFuture<()>) {
+        if self.inner.span.is_disabled() {
+            spawn_now(fut);
+        } else {
+            spawn_now(Box::pin(tracing::Instrument::instrument(
+                fut,
+                self.inner.span.clone(),
+            )));
+        }
     }
 
     /// Whether this socket recovered an earlier session (connection state recovery): same
@@ -637,7 +666,7 @@ impl Socket {
             (l.disconnecting.clone(), l.disconnect.clone())
         };
         for h in disconnecting {
-            spawn_now(h(self.clone(), reason));
+            self.run(h(self.clone(), reason));
         }
         if let Some(pid) = self.inner.pid
             && reason.is_recoverable()
@@ -657,7 +686,7 @@ impl Socket {
         crate::client::forget_socket(&self.inner.conn, self.ns());
         lock(&self.inner.acks).clear();
         for h in disconnect {
-            spawn_now(h(self.clone(), reason));
+            self.run(h(self.clone(), reason));
         }
         // Drop the handlers: they may hold clones of this socket.
         *self
@@ -693,7 +722,7 @@ impl Socket {
         };
         for l in &any {
             if let Some(fut) = (l.handler)(&cx) {
-                spawn_now(fut);
+                self.run(fut);
             }
         }
         for m in &middleware {
@@ -719,7 +748,7 @@ impl Socket {
         }
         for l in &listeners {
             if let Some(fut) = (l.handler)(&cx) {
-                spawn_now(fut);
+                self.run(fut);
             }
         }
     }
