@@ -97,6 +97,9 @@ pub struct SocketIoConfig {
     pub serve_client: Option<std::path::PathBuf>,
     /// Connection state recovery. Default off.
     pub connection_state_recovery: Option<RecoveryConfig>,
+    /// CORS for the Socket.IO path (Node's `cors` option). Default none: no CORS headers.
+    #[cfg(feature = "cors")]
+    pub cors: Option<tower_http::cors::CorsLayer>,
 }
 
 impl Default for SocketIoConfig {
@@ -110,6 +113,8 @@ impl Default for SocketIoConfig {
             parser: ParserKind::Json,
             serve_client: None,
             connection_state_recovery: None,
+            #[cfg(feature = "cors")]
+            cors: None,
         }
     }
 }
@@ -197,6 +202,30 @@ impl SocketIoConfig {
     #[must_use]
     pub fn connection_state_recovery(mut self, recovery: RecoveryConfig) -> Self {
         self.connection_state_recovery = Some(recovery);
+        self
+    }
+
+    /// Applies tower-http's `CorsLayer` to the Socket.IO requests only (preflights included),
+    /// like Node's `cors` option. There is no CORS by default; never allow every origin with
+    /// credentials outside development.
+    ///
+    /// ```
+    /// use http::{HeaderValue, Method};
+    /// use tower_http::cors::CorsLayer;
+    /// use tower_socketio::SocketIoConfig;
+    ///
+    /// let config = SocketIoConfig::default().cors(
+    ///     CorsLayer::new()
+    ///         .allow_origin(HeaderValue::from_static("https://app.example.com"))
+    ///         .allow_methods([Method::GET, Method::POST])
+    ///         .allow_credentials(true),
+    /// );
+    /// # let _ = config;
+    /// ```
+    #[cfg(feature = "cors")]
+    #[must_use]
+    pub fn cors(mut self, cors: tower_http::cors::CorsLayer) -> Self {
+        self.cors = Some(cors);
         self
     }
 

@@ -146,6 +146,29 @@ where
                 crate::client_file::respond(&cache, &file, if_none_match).await
             }));
         }
+        #[cfg(feature = "cors")]
+        if let Some(cors) = &self.io.inner.shared.config.cors
+            && self.io.inner.engine.matches_path(req.uri().path())
+        {
+            let engine = self.io.inner.engine.clone();
+            let mut svc = tower_layer::Layer::layer(
+                cors,
+                tower::service_fn(move |req: Request<ReqBody>| {
+                    let engine = engine.clone();
+                    async move { Ok::<_, std::convert::Infallible>(engine.handle(req).await) }
+                }),
+            );
+            return ResponseFuture::engine(Box::pin(async move {
+                let res = match std::future::poll_fn(|cx| svc.poll_ready(cx)).await {
+                    Ok(()) => svc.call(req).await,
+                    Err(e) => Err(e),
+                };
+                match res {
+                    Ok(res) => res,
+                    Err(e) => match e {},
+                }
+            }));
+        }
         req.extensions_mut().insert(self.io.clone());
         self.inner.call(req)
     }
