@@ -118,6 +118,25 @@ pub trait Adapter: Send + Sync + 'static {
         Box::pin(async { 1 })
     }
 
+    /// Sends an event to the other nodes of the cluster (Node's `serverSideEmit`). `data` is
+    /// the event name followed by its arguments. Without a cluster there is nobody to send
+    /// to.
+    fn server_side_emit(&self, data: Vec<rmpv::Value>) {
+        let _ = data;
+    }
+
+    /// Sends an event to the other nodes and gathers their acknowledgements (the first
+    /// argument of each). Without a cluster there are none: resolves at once, empty (Node's
+    /// in-memory adapter never settles).
+    fn server_side_emit_with_ack(
+        &self,
+        data: Vec<rmpv::Value>,
+        timeout: Duration,
+    ) -> BoxFuture<Vec<rmpv::Value>> {
+        let _ = (data, timeout);
+        Box::pin(async { Vec::new() })
+    }
+
     /// Connection state recovery: the offset for the next stored packet, or `None` when
     /// this adapter does not store packets.
     fn next_offset(&self) -> Option<String> {

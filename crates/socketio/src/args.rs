@@ -414,9 +414,11 @@ impl ser::SerializeTupleStruct for JsonTopTuple<'_, '_> {
 
 #[cfg(feature = "msgpack")]
 pub(crate) use to_msgpack::write_args_msgpack;
+/// The arguments as dynamic values (binary as `bin`), with the argument rule of
+/// [`write_args`]: for the msgpack parser and for messages to other servers.
+pub(crate) use to_msgpack::write_args_msgpack as write_args_values;
 
 /// Serialization to msgpack values.
-#[cfg(feature = "msgpack")]
 mod to_msgpack {
     use rmpv::Value;
     use serde::ser::{self, Serialize};

@@ -285,6 +285,26 @@ impl SocketIo {
         Namespace { inner }
     }
 
+    /// Sends `event` to the other servers of the cluster from the main namespace (see
+    /// [`Namespace::server_side_emit`]).
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        self.main().server_side_emit(event, data)
+    }
+
+    /// Sends `event` to the other servers and gathers their acknowledgements (see
+    /// [`Namespace::server_side_emit_with_ack`]).
+    pub async fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<Vec<rmpv::Value>, EmitError> {
+        self.main().server_side_emit_with_ack(event, data).await
+    }
+
     /// Emits `event` to every socket of the main namespace.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         self.main().emit(event, data)

@@ -261,6 +261,35 @@ impl Namespace {
         self.broadcast().except(rooms)
     }
 
+    /// Sends `event` to the other servers of the cluster (Node's `serverSideEmit`); a
+    /// single server has none, so this does nothing there. The reserved names `connect`,
+    /// `connection` and `new_namespace` are refused.
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        let values = server_side_values(event, data)?;
+        self.inner.adapter().server_side_emit(values);
+        Ok(())
+    }
+
+    /// Like [`Namespace::server_side_emit`], waiting for each server's acknowledgement (at most
+    /// the configured `ack_timeout`). A single server gets none, at once.
+    pub async fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<Vec<rmpv::Value>, EmitError> {
+        let values = server_side_values(event, data)?;
+        let timeout = self.inner.shared().config.ack_timeout;
+        Ok(self
+            .inner
+            .adapter()
+            .server_side_emit_with_ack(values, timeout)
+            .await)
+    }
+
     /// The rooms of this namespace on this node.
     pub fn rooms(&self) -> Vec<crate::adapter::Room> {
         self.inner.adapter.rooms()
@@ -275,6 +304,20 @@ impl Namespace {
 /// An async predicate over a namespace name and the CONNECT auth payload.
 pub(crate) type NsPredicate =
     Arc<dyn Fn(&str, &serde_json::Value) -> BoxFuture<bool> + Send + Sync>;
+
+fn server_side_values<T: Serialize + ?Sized>(
+    event: &str,
+    data: &T,
+) -> Result<Vec<rmpv::Value>, EmitError> {
+    if ["connect", "connection", "new_namespace"].contains(&event) {
+        return Err(EmitError::ReservedEvent(event.to_owned()));
+    }
+    let mut values = vec![rmpv::Value::from(event)];
+    values.extend(
+        crate::args::write_args_values(data).map_err(|e| EmitError::Serialize(e.to_string()))?,
+    );
+    Ok(values)
+}
 
 /// Decides whether a dynamic namespace accepts a name (and the CONNECT auth payload).
 pub(crate) enum Matcher {
