@@ -17,7 +17,7 @@ use tower_socketio_protocol::engine::{Frame, PacketType, ProtocolVersion};
 
 use crate::{
     engine::{Handler, Inner, SocketRef},
-    socket::{CloseMode, CloseReason, Socket, TransportKind},
+    socket::{CloseMode, CloseReason, PollReply, Socket, TransportKind},
     ws::{self, WsStream},
 };
 
@@ -29,6 +29,13 @@ const READS_PER_WAKE: usize = 32;
 /// the last WebSocket frames to be written.
 const CLOSE_GRACE: Duration = Duration::from_secs(30);
 const WS_CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// How long a client-closed polling session waits for a poll that was sent together with the
+/// close (it gets `6`).
+const CLIENT_CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// How late the heartbeat timer may fire before the pong deadline counts from the actual ping
+/// instead of the scheduled one.
+const TIMER_SLACK: Duration = Duration::from_millis(20);
 
 enum Step {
     Closed,
@@ -97,7 +104,10 @@ fn heartbeat<D>(socket: &Arc<Socket<D>>, mut sleep: Pin<&mut Sleep>, cx: &mut Co
         }
         if socket.protocol() == ProtocolVersion::V4 && !hb.awaiting_pong {
             hb.awaiting_pong = true;
-            hb.deadline = now + socket.config.ping_timeout;
+            // Count the timeout from when the ping was due, as Node's timers do, unless the
+            // timer fired really late: then the client gets its full timeout from now.
+            let from = if now <= hb.deadline + TIMER_SLACK { hb.deadline } else { now };
+            hb.deadline = from + socket.config.ping_timeout;
             let d = hb.deadline;
             st.push_unbounded(Frame::control(PacketType::Ping, ""));
             drop(st);
@@ -253,7 +263,16 @@ async fn finish<H: Handler>(
         }
     };
     let ws = ws.or_else(|| socket.lock().upgraded.take().map(|w| *w));
-    let graceful_poll = mode == CloseMode::Graceful && transport == TransportKind::Polling;
+    // A polling session that owes its client a last response keeps its registry entry until
+    // the response is fetched (or a grace period ends): a close's final `1`, or the `6`
+    // answering the client's own close, whose poll may arrive just after its POST.
+    let graceful_poll = transport == TransportKind::Polling
+        && matches!(mode, CloseMode::Graceful | CloseMode::Abort(PollReply::Noop));
+    let grace = if mode == CloseMode::Graceful {
+        CLOSE_GRACE
+    } else {
+        CLIENT_CLOSE_GRACE
+    };
     if !graceful_poll {
         engine.remove(&socket.id());
     }
@@ -284,7 +303,7 @@ async fn finish<H: Handler>(
     } else if graceful_poll {
         // Wait for the client to fetch the final payload (ending with `1`).
         let _ = tokio::time::timeout(
-            CLOSE_GRACE,
+            grace,
             poll_fn(|cx| {
                 socket.driver.register(cx.waker());
                 let st = socket.lock();

@@ -46,6 +46,11 @@ impl<H: Handler> Drop for AbortGuard<'_, H> {
 pub(crate) async fn poll<H: Handler>(engine: &Inner<H>, socket: &SocketRef<H>) -> EngineResponse {
     {
         let mut st = socket.lock();
+        if st.check_heartbeat(socket.protocol()) {
+            drop(st);
+            socket.wake_all();
+            return error_response(ErrorCode::UnknownSid, None, false);
+        }
         if st.is_gone() {
             return error_response(ErrorCode::UnknownSid, None, false);
         }
@@ -89,7 +94,11 @@ pub(crate) async fn poll<H: Handler>(engine: &Inner<H>, socket: &SocketRef<H>) -
                     socket.driver.wake();
                     vec![Frame::control(PacketType::Close, "")]
                 }
-                CloseMode::Abort(PollReply::Noop) => vec![Frame::control(PacketType::Noop, "")],
+                CloseMode::Abort(PollReply::Noop) => {
+                    closing.delivered = true;
+                    socket.driver.wake();
+                    vec![Frame::control(PacketType::Noop, "")]
+                }
                 _ => vec![Frame::control(PacketType::Close, "")],
             };
             return Poll::Ready(frames);
@@ -125,6 +134,11 @@ where
 {
     {
         let mut st = socket.lock();
+        if st.check_heartbeat(socket.protocol()) {
+            drop(st);
+            socket.wake_all();
+            return error_response(ErrorCode::UnknownSid, None, false);
+        }
         if st.close.is_some() {
             return error_response(ErrorCode::UnknownSid, None, false);
         }

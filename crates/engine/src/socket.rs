@@ -12,6 +12,9 @@ use tower_socketio_protocol::engine::{Frame, PacketType, ProtocolVersion};
 
 use crate::{config::EngineConfig, sid::Sid, ws::WsStream};
 
+/// See [`State::check_heartbeat`].
+const DEADLINE_TOLERANCE: std::time::Duration = std::time::Duration::from_millis(3);
+
 /// The transport a session currently uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransportKind {
@@ -195,18 +198,35 @@ impl State {
         true
     }
 
-    /// Whether requests should treat this session as gone.
+    /// Closes the session for a missed heartbeat if its deadline has passed, without waiting
+    /// for the driver's timer to fire (a request arriving right at the deadline must not
+    /// find the session alive). Returns whether it closed.
+    ///
+    /// A poll arriving in the last [`DEADLINE_TOLERANCE`] of the pong window, with the pong
+    /// still missing, counts as late: it cannot carry the pong, and clients whose timers
+    /// fire slightly early (libuv's do) would otherwise find the session alive at the limit.
+    pub(crate) fn check_heartbeat(&mut self, protocol: ProtocolVersion) -> bool {
+        let late = tokio::time::Instant::now() + DEADLINE_TOLERANCE >= self.heartbeat.deadline;
+        let expired = match protocol {
+            ProtocolVersion::V4 => self.heartbeat.awaiting_pong && late,
+            ProtocolVersion::V3 => late,
+        };
+        expired && self.start_close(CloseReason::PingTimeout, CloseMode::Abort(PollReply::Close))
+    }
+
+    /// Whether requests should treat this session as gone. A polling session that still owes
+    /// its client a last response (the final `1` of a graceful close, or the `6` after the
+    /// client's own close) stays reachable until it is delivered.
     pub(crate) fn is_gone(&self) -> bool {
         match &self.close {
             None => false,
             Some(c) => {
-                c.mode != CloseMode::Graceful
-                    || c.delivered
+                c.delivered
                     || self.transport != TransportKind::Polling
+                    || !matches!(c.mode, CloseMode::Graceful | CloseMode::Abort(PollReply::Noop))
             }
         }
-    }
-}
+    }}
 
 /// An Engine.IO session.
 ///
