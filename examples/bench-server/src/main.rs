@@ -1,0 +1,66 @@
+//! The tower-socketio server the load generator (`benches/loadgen`) measures.
+//!
+//! `bench-server PORT` listens on `127.0.0.1:PORT` with a listen backlog of 1024 and
+//! TCP_NODELAY on accepted sockets, default engine settings, namespace `/`:
+//!
+//! * `echo`: acknowledges with exactly the received arguments;
+//! * `bcast` (data): emits `msg` with data to every socket of the namespace, sender included;
+//! * `join` (room): joins the room; acknowledges with no arguments when an ack was requested;
+//! * `room_bcast` (room, data): emits `msg` with data to the room.
+//!
+//! The same handlers exist in `benches/bare-ws` (the ceiling) and `benches/node/server.mjs`
+//! (the Node `socket.io` server), so `scripts/bench.sh` can run them side by side.
+
+use tower_socketio::{AckSender, Args, Socket, SocketIo, extract::Data};
+
+/// The Socket.IO server with the four benchmark handlers on `/`.
+fn socketio() -> SocketIo {
+    let io = SocketIo::new();
+    io.ns("/", |socket: Socket| async move {
+        socket.on("echo", |args: Args, ack: AckSender| async move {
+            ack.send(&args).ok();
+        });
+        // `args` is `[data]`: re-emitting it sends `["msg", data]`, encoded once.
+        socket.on("bcast", |socket: Socket, args: Args| async move {
+            socket.io().emit("msg", &args).ok();
+        });
+        socket.on(
+            "join",
+            |socket: Socket, Data(room): Data<String>, ack: AckSender| async move {
+                socket.join(room);
+                if ack.is_requested() {
+                    ack.send(&()).ok();
+                }
+            },
+        );
+        socket.on(
+            "room_bcast",
+            |socket: Socket, Data((room, data)): Data<(String, serde_json::Value)>| async move {
+                socket.io().to(room).emit("msg", &data).ok();
+            },
+        );
+    });
+    io
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+
+    let port: u16 = match std::env::args().nth(1).map(|p| p.parse()) {
+        Some(Ok(port)) => port,
+        _ => {
+            eprintln!("usage: bench-server PORT");
+            std::process::exit(2);
+        }
+    };
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(([127, 0, 0, 1], port).into())?;
+    let listener = socket.listen(1024)?.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let app = axum::Router::new().layer(socketio().layer());
+    eprintln!("bench-server listening on 127.0.0.1:{port}");
+    axum::serve(listener, app).await
+}
