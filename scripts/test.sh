@@ -7,6 +7,7 @@
 # - the npm clients of tests/node (`npm ci` when node_modules is missing or older than
 #   package-lock.json; never downloads browsers),
 # - redis-server (apt, only when not on the PATH),
+# - Debian's chromium for the browser tests (apt, only when /usr/bin/chromium is absent),
 # - the Python clients of tests/python/requirements.txt (pip, only when not importable),
 # then runs `cargo test --workspace --all-features "$@"`.
 #
@@ -44,6 +45,15 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     as_root apt-get update -qq
     as_root apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+fi
+
+# --- Chromium for the browser tests (Debian's package; playwright never downloads one) ------
+if [ ! -x /usr/bin/chromium ]; then
+    command -v apt-get >/dev/null 2>&1 || die "missing /usr/bin/chromium and no apt-get to install it"
+    say "installing chromium (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq
+    as_root apt-get install -y chromium
 fi
 
 # --- Node.js and the npm clients ------------------------------------------------------------

@@ -21,6 +21,7 @@ use std::{
 use serde_json::Value;
 
 mod recovery_app;
+pub mod rooms_app;
 mod sio_app;
 pub use recovery_app::{recovery_app, spawn_recovery_app};
 pub use sio_app::{sio_app, spawn_sio_app};
