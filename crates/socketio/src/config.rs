@@ -120,7 +120,9 @@ impl Default for SocketIoConfig {
 }
 
 impl SocketIoConfig {
-    /// Sets the Engine.IO settings.
+    /// Sets the Engine.IO settings, the path included: start from `config.engine` (or set
+    /// the path again) rather than from `EngineConfig::default()`, whose path is
+    /// `/engine.io/`.
     #[must_use]
     pub fn engine(mut self, engine: EngineConfig) -> Self {
         self.engine = engine;
@@ -152,6 +154,15 @@ impl SocketIoConfig {
     #[must_use]
     pub fn max_payload(mut self, bytes: u64) -> Self {
         self.engine = self.engine.max_payload(bytes);
+        self
+    }
+
+    /// Sets the bound of each client's send queue, in packets and bytes (default 10 000
+    /// packets, 16 MiB). A client that falls further behind is disconnected with
+    /// [`crate::DisconnectReason::SendBufferFull`].
+    #[must_use]
+    pub fn max_buffered(mut self, packets: usize, bytes: usize) -> Self {
+        self.engine = self.engine.max_buffered(packets, bytes);
         self
     }
 

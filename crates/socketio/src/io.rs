@@ -266,6 +266,34 @@ impl SocketIo {
         self.main().except(rooms)
     }
 
+    /// An operator targeting the sockets in `rooms` (Node's `in`, same as `to`).
+    pub fn within(
+        &self,
+        rooms: impl crate::operators::IntoRooms,
+    ) -> crate::operators::BroadcastOperator {
+        self.broadcast().to(rooms)
+    }
+
+    /// An operator targeting every socket, on this node only.
+    pub fn local(&self) -> crate::operators::BroadcastOperator {
+        self.broadcast().local()
+    }
+
+    /// An operator whose packets are dropped for clients not ready to receive them.
+    pub fn volatile(&self) -> crate::operators::BroadcastOperator {
+        self.broadcast().volatile()
+    }
+
+    /// An operator with the compress flag.
+    pub fn compress(&self, compress: bool) -> crate::operators::BroadcastOperator {
+        self.broadcast().compress(compress)
+    }
+
+    /// An operator whose `emit_with_ack` waits at most `timeout`.
+    pub fn timeout(&self, timeout: std::time::Duration) -> crate::operators::BroadcastOperator {
+        self.broadcast().timeout(timeout)
+    }
+
     /// An operator targeting every socket of the main namespace.
     pub fn broadcast(&self) -> crate::operators::BroadcastOperator {
         self.main().broadcast()

@@ -138,6 +138,9 @@ pub(crate) struct SocketInner {
     pub(crate) conn: Conn,
     handshake: Handshake,
     connected: AtomicBool,
+    /// Set once the socket disconnected or its connection was refused: `join` is a no-op
+    /// from then on (Node's `_cleanup`). Before the connection (in middleware) `join` works.
+    closed: AtomicBool,
     listeners: RwLock<Listeners>,
     next_listener: AtomicU64,
     acks: Mutex<HashMap<u64, AckTx>>,
@@ -215,6 +218,7 @@ impl Socket {
                 conn,
                 handshake,
                 connected: AtomicBool::new(false),
+                closed: AtomicBool::new(false),
                 listeners: RwLock::new(Listeners::default()),
                 next_listener: AtomicU64::new(0),
                 acks: Mutex::new(HashMap::new()),
@@ -312,7 +316,7 @@ impl Socket {
 
     /// Joins one or more rooms.
     pub fn join(&self, rooms: impl IntoRooms) {
-        if !self.connected() {
+        if self.inner.closed.load(Ordering::Acquire) {
             return;
         }
         self.inner.ns.adapter().add_all(self.id(), &rooms_of(rooms));
@@ -343,6 +347,11 @@ impl Socket {
         self.broadcast().except(rooms)
     }
 
+    /// An operator targeting every other socket of the namespace, on this node only.
+    pub fn local(&self) -> BroadcastOperator {
+        self.broadcast().local()
+    }
+
     /// An operator targeting every other socket of the namespace.
     pub fn broadcast(&self) -> BroadcastOperator {
         BroadcastOperator::except_socket(self.inner.ns.clone(), self.id())
@@ -350,6 +359,13 @@ impl Socket {
 
     pub(crate) fn shared(&self) -> &Shared {
         self.inner.ns.shared()
+    }
+
+    /// A socket whose connection was refused (or whose client left while it connected):
+    /// leaves the rooms a middleware may have joined, and joins no more.
+    pub(crate) fn cleanup_refused(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        self.inner.ns.adapter().del_all(self.id());
     }
 
     pub(crate) fn set_connected(&self, connected: bool) {
@@ -657,6 +673,7 @@ impl Socket {
         if !self.inner.connected.swap(false, Ordering::AcqRel) {
             return;
         }
+        self.inner.closed.store(true, Ordering::Release);
         let (disconnecting, disconnect) = {
             let l = self
                 .inner
@@ -831,7 +848,11 @@ impl SocketEmitter<'_> {
                 None,
             )?
         };
-        socket.send_frames(&frames, self.volatile)?;
+        match socket.send_frames(&frames, self.volatile) {
+            // A dropped volatile packet is not an error (as in Node and for broadcasts).
+            Ok(()) | Err(EmitError::Dropped) => {}
+            Err(e) => return Err(e),
+        }
         socket.notify_outgoing(event);
         Ok(())
     }
