@@ -10,7 +10,7 @@
 //! `join`, `leave` and `rooms` with the rooms list, `set-data` with nothing, the others with
 //! `{ok: true, value}` or `{ok: false, error}`.
 //!
-//! - `join` (room or [rooms]), `leave` (room), `rooms`: the socket's rooms afterwards, sorted.
+//! - `join` (room or a list of rooms), `leave` (room), `rooms`: the socket's rooms afterwards, sorted.
 //! - `set-data` (value): `socket.set_data(value)`.
 //! - `op` (Op): one emit through the operator chain the Op describes (a dropped volatile
 //!   packet is not an error).
