@@ -106,7 +106,11 @@ fn heartbeat<D>(socket: &Arc<Socket<D>>, mut sleep: Pin<&mut Sleep>, cx: &mut Co
             hb.awaiting_pong = true;
             // Count the timeout from when the ping was due, as Node's timers do, unless the
             // timer fired really late: then the client gets its full timeout from now.
-            let from = if now <= hb.deadline + TIMER_SLACK { hb.deadline } else { now };
+            let from = if now <= hb.deadline + TIMER_SLACK {
+                hb.deadline
+            } else {
+                now
+            };
             hb.deadline = from + socket.config.ping_timeout;
             let d = hb.deadline;
             st.push_unbounded(Frame::control(PacketType::Ping, ""));
@@ -267,7 +271,10 @@ async fn finish<H: Handler>(
     // the response is fetched (or a grace period ends): a close's final `1`, or the `6`
     // answering the client's own close, whose poll may arrive just after its POST.
     let graceful_poll = transport == TransportKind::Polling
-        && matches!(mode, CloseMode::Graceful | CloseMode::Abort(PollReply::Noop));
+        && matches!(
+            mode,
+            CloseMode::Graceful | CloseMode::Abort(PollReply::Noop)
+        );
     let grace = if mode == CloseMode::Graceful {
         CLOSE_GRACE
     } else {

@@ -223,10 +223,14 @@ impl State {
             Some(c) => {
                 c.delivered
                     || self.transport != TransportKind::Polling
-                    || !matches!(c.mode, CloseMode::Graceful | CloseMode::Abort(PollReply::Noop))
+                    || !matches!(
+                        c.mode,
+                        CloseMode::Graceful | CloseMode::Abort(PollReply::Noop)
+                    )
             }
         }
-    }}
+    }
+}
 
 /// An Engine.IO session.
 ///

@@ -9,7 +9,10 @@ use std::{
 
 use http::request::Parts;
 use tower_socketio_engine::{CloseReason, Handler, Message, Sid, Socket as EngineSocket};
-use tower_socketio_protocol::socketio::{Decoder, Packet, PacketKind};
+use tower_socketio_protocol::{
+    Str,
+    socketio::{Decoder, Packet, PacketKind},
+};
 
 use crate::{
     args::Args,
@@ -33,25 +36,25 @@ const MAX_QUEUED_WHILE_CONNECTING: usize = 1024;
 #[derive(Debug)]
 pub(crate) enum Incoming {
     Connect {
-        nsp: String,
+        nsp: Str,
         auth: serde_json::Value,
     },
     Disconnect {
-        nsp: String,
+        nsp: Str,
     },
     Event {
-        nsp: String,
+        nsp: Str,
         event: String,
         args: Args,
         id: Option<u64>,
     },
     Ack {
-        nsp: String,
+        nsp: Str,
         id: u64,
         args: Args,
     },
     ConnectError {
-        nsp: String,
+        nsp: Str,
     },
 }
 
@@ -246,7 +249,7 @@ fn decode(io: &IoInner, conn: &Conn, message: Message) -> Result<Option<Incoming
 }
 
 fn incoming_json(p: Packet) -> Result<Incoming, InvalidPacket> {
-    let nsp = p.nsp.to_string();
+    let nsp = p.nsp;
     Ok(match p.kind {
         PacketKind::Connect => {
             let auth = match &p.data {
@@ -283,7 +286,7 @@ fn incoming_json(p: Packet) -> Result<Incoming, InvalidPacket> {
 fn incoming_msgpack(
     p: tower_socketio_protocol::socketio::msgpack::MsgpackPacket,
 ) -> Result<Incoming, InvalidPacket> {
-    let nsp = p.nsp.to_string();
+    let nsp = p.nsp;
     Ok(match p.kind {
         PacketKind::Connect => {
             let auth = match p.data {
@@ -325,15 +328,15 @@ fn route(io: &Arc<IoInner>, conn: &Conn, incoming: Incoming) {
     let mut st = conn.data().lock();
     match incoming {
         Incoming::Connect { nsp, auth } => {
-            if st.sockets.contains_key(&nsp) || st.connecting.contains_key(&nsp) {
+            if st.sockets.contains_key(&*nsp) || st.connecting.contains_key(&*nsp) {
                 drop(st);
                 tracing::debug!(target: "socketio::client", sid = %conn.id(), ns = %nsp, "second CONNECT for a namespace");
                 conn.close(CloseReason::ForcedServerClose);
                 return;
             }
-            st.connecting.insert(nsp.clone(), VecDeque::new());
+            st.connecting.insert(nsp.to_string(), VecDeque::new());
             drop(st);
-            spawn_now(connect(io.clone(), conn.clone(), nsp, auth));
+            spawn_now(connect(io.clone(), conn.clone(), nsp.to_string(), auth));
         }
         Incoming::ConnectError { .. } => {
             drop(st);

@@ -245,6 +245,19 @@ impl SocketIo {
             .map(|inner| Namespace { inner })
     }
 
+    /// The socket of the main namespace with this id (as text, e.g. from a REST path).
+    ///
+    /// ```
+    /// use tower_socketio::SocketIo;
+    ///
+    /// let io = SocketIo::new();
+    /// assert!(io.get_socket("not-a-socket-id").is_none());
+    /// ```
+    pub fn get_socket(&self, id: &str) -> Option<Socket> {
+        let sid = id.parse().ok()?;
+        self.main().get_socket(&sid)
+    }
+
     /// The sockets connected to the main namespace.
     pub fn sockets(&self) -> Vec<Socket> {
         self.of("/").map(|ns| ns.sockets()).unwrap_or_default()

@@ -103,11 +103,13 @@ fn js_date_string(t: std::time::SystemTime) -> String {
 }
 
 #[derive(Default)]
+/// The handlers of a socket. The lists read on every event are shared snapshots
+/// (copy-on-write): dispatching clones an `Arc`, not a list.
 struct Listeners {
-    events: HashMap<String, Vec<Listener>>,
-    any: Vec<Listener>,
+    events: HashMap<String, Arc<Vec<Listener>>>,
+    any: Arc<Vec<Listener>>,
     any_outgoing: Vec<OutgoingListener>,
-    middleware: Vec<SocketMiddleware>,
+    middleware: Arc<Vec<SocketMiddleware>>,
     disconnecting: Vec<BoxDisconnectHandler>,
     disconnect: Vec<BoxDisconnectHandler>,
 }
@@ -387,7 +389,7 @@ impl Socket {
             .listeners
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        l.events.entry(event.to_owned()).or_default().push(listener);
+        Arc::make_mut(l.events.entry(event.to_owned()).or_default()).push(listener);
     }
 
     /// Registers a handler for `event`.
@@ -430,7 +432,7 @@ impl Socket {
             .listeners
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        l.any.push(Listener {
+        Arc::make_mut(&mut l.any).push(Listener {
             handler: box_event(handler),
             once: false,
             id,
@@ -445,7 +447,7 @@ impl Socket {
             .listeners
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        l.any.insert(
+        Arc::make_mut(&mut l.any).insert(
             0,
             Listener {
                 handler: box_event(handler),
@@ -462,7 +464,7 @@ impl Socket {
             .listeners
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        l.any.clear();
+        l.any = Arc::default();
     }
 
     /// Registers a listener of outgoing events: called with the event name for every emit to
@@ -499,7 +501,7 @@ impl Socket {
             .listeners
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        l.middleware.push(Arc::new(middleware));
+        Arc::make_mut(&mut l.middleware).push(Arc::new(middleware));
     }
 
     /// Registers a handler run when the socket starts disconnecting; its rooms are still
@@ -737,12 +739,12 @@ impl Socket {
             args,
             ack_id,
         };
-        for l in &any {
+        for l in any.iter() {
             if let Some(fut) = (l.handler)(&cx) {
                 self.run(fut);
             }
         }
-        for m in &middleware {
+        for m in middleware.iter() {
             if let Err(e) = m(self, &cx.event, &cx.args) {
                 tracing::debug!(target: "socketio::socket", sid = %self.id(), event = %cx.event, "event refused by middleware: {e}");
                 return;
@@ -760,10 +762,10 @@ impl Socket {
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
             if let Some(v) = l.events.get_mut(&cx.event) {
-                v.retain(|l| !once.contains(&l.id));
+                Arc::make_mut(v).retain(|l| !once.contains(&l.id));
             }
         }
-        for l in &listeners {
+        for l in listeners.iter() {
             if let Some(fut) = (l.handler)(&cx) {
                 self.run(fut);
             }
