@@ -82,6 +82,38 @@ pub struct SessionRecord {
     pub data: serde_json::Value,
 }
 
+/// A socket on another server, as a cluster adapter reports it (an item of Node's
+/// `fetchSockets` response).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RemoteSocketData {
+    /// The socket id.
+    pub id: Sid,
+    /// Its handshake.
+    pub handshake: crate::Handshake,
+    /// Its rooms.
+    pub rooms: Vec<Room>,
+    /// Its data.
+    pub data: serde_json::Value,
+}
+
+impl RemoteSocketData {
+    /// Data about a socket of another server.
+    pub fn new(
+        id: Sid,
+        handshake: crate::Handshake,
+        rooms: Vec<Room>,
+        data: serde_json::Value,
+    ) -> Self {
+        RemoteSocketData {
+            id,
+            handshake,
+            rooms,
+            data,
+        }
+    }
+}
+
 /// A recovered session: the record, and the packets the client missed (each already encoded,
 /// with its offset), in order.
 #[derive(Debug)]
@@ -116,6 +148,53 @@ pub trait Adapter: Send + Sync + 'static {
     /// The number of nodes sharing this namespace (1 without a cluster).
     fn server_count(&self) -> BoxFuture<usize> {
         Box::pin(async { 1 })
+    }
+
+    /// Whether other servers share this namespace. Operations are also sent to them through
+    /// the `*_remote` methods below, which are only called when this is `true` (and the
+    /// operation is not `local`).
+    fn is_cluster(&self) -> bool {
+        false
+    }
+
+    /// A broadcast for the other servers' sockets. `data` is the event name followed by its
+    /// arguments (binary values as `bin`).
+    fn broadcast_remote(&self, data: Vec<rmpv::Value>, opts: &BroadcastOptions) {
+        let _ = (data, opts);
+    }
+
+    /// A broadcast with acknowledgements for the other servers' sockets: resolves with their
+    /// answers (each the list of arguments of one socket's acknowledgement) once all came or
+    /// `timeout` passed.
+    fn broadcast_with_ack_remote(
+        &self,
+        data: Vec<rmpv::Value>,
+        opts: &BroadcastOptions,
+        timeout: Duration,
+    ) -> BoxFuture<Vec<rmpv::Value>> {
+        let _ = (data, opts, timeout);
+        Box::pin(async { Vec::new() })
+    }
+
+    /// The other servers' sockets targeted by `opts`.
+    fn fetch_sockets_remote(&self, opts: &BroadcastOptions) -> BoxFuture<Vec<RemoteSocketData>> {
+        let _ = opts;
+        Box::pin(async { Vec::new() })
+    }
+
+    /// Makes the other servers' targeted sockets join `rooms`.
+    fn add_sockets_remote(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        let _ = (opts, rooms);
+    }
+
+    /// Makes the other servers' targeted sockets leave `rooms`.
+    fn del_sockets_remote(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        let _ = (opts, rooms);
+    }
+
+    /// Disconnects the other servers' targeted sockets.
+    fn disconnect_sockets_remote(&self, opts: &BroadcastOptions, close: bool) {
+        let _ = (opts, close);
     }
 
     /// Sends an event to the other nodes of the cluster (Node's `serverSideEmit`). `data` is

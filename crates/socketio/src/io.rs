@@ -21,9 +21,14 @@ use crate::{
 };
 
 /// What every namespace and socket shares: the configuration and the application state.
+/// Makes the adapter of a namespace, given its name.
+pub(crate) type AdapterFactory =
+    Arc<dyn Fn(&str) -> Arc<dyn crate::adapter::Adapter> + Send + Sync>;
+
 pub(crate) struct Shared {
     pub(crate) config: SocketIoConfig,
     pub(crate) state: http::Extensions,
+    pub(crate) adapter: Option<AdapterFactory>,
     /// The server, for sockets and handlers that need it.
     io: std::sync::Weak<IoInner>,
 }
@@ -136,6 +141,7 @@ impl SocketIo {
         SocketIoBuilder {
             config: SocketIoConfig::default(),
             state: http::Extensions::new(),
+            adapter: None,
         }
     }
 
@@ -385,10 +391,19 @@ impl SocketIo {
 }
 
 /// Builds a [`SocketIo`].
-#[derive(Debug)]
 pub struct SocketIoBuilder {
     config: SocketIoConfig,
     state: http::Extensions,
+    adapter: Option<AdapterFactory>,
+}
+
+impl fmt::Debug for SocketIoBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SocketIoBuilder")
+            .field("config", &self.config)
+            .field("adapter", &self.adapter.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SocketIoBuilder {
@@ -407,15 +422,28 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Uses the adapters `factory` makes (one per namespace, given its name) instead of the
+    /// in-memory [`LocalAdapter`](crate::adapter::LocalAdapter): how a cluster adapter is
+    /// plugged in. Handlers and operators do not change.
+    #[must_use]
+    pub fn adapter<F>(mut self, factory: F) -> Self
+    where
+        F: Fn(&str) -> Arc<dyn crate::adapter::Adapter> + Send + Sync + 'static,
+    {
+        self.adapter = Some(Arc::new(factory));
+        self
+    }
+
     /// Builds the server. The main namespace `/` exists from the start.
     pub fn build(self) -> SocketIo {
         let max_attachments = self.config.max_attachments;
         let engine_config = self.config.engine.clone();
-        let (config, state) = (self.config, self.state);
+        let (config, state, adapter) = (self.config, self.state, self.adapter);
         let inner = Arc::new_cyclic(|weak| {
             let shared = Arc::new(Shared {
                 config,
                 state,
+                adapter,
                 io: weak.clone(),
             });
             IoInner {

@@ -34,6 +34,14 @@ pub(crate) struct NsInner {
     parent: Option<Weak<DynInner>>,
 }
 
+impl fmt::Debug for NsInner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NsInner")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
 impl NsInner {
     pub(crate) fn new(
         name: String,
@@ -42,15 +50,21 @@ impl NsInner {
         middleware: Vec<BoxMiddleware>,
         parent: Option<Weak<DynInner>>,
     ) -> Arc<NsInner> {
+        let adapter_name = name.clone();
         Arc::new(NsInner {
             name,
             connect: RwLock::new(connect),
             middleware: RwLock::new(middleware),
             sockets: RwLock::new(HashMap::new()),
-            adapter: Arc::new(match shared.config.connection_state_recovery {
-                Some(r) => LocalAdapter::with_recovery(r.max_disconnection_duration, r.max_packets),
-                None => LocalAdapter::new(),
-            }),
+            adapter: match &shared.adapter {
+                Some(factory) => factory(&adapter_name),
+                None => Arc::new(match shared.config.connection_state_recovery {
+                    Some(r) => {
+                        LocalAdapter::with_recovery(r.max_disconnection_duration, r.max_packets)
+                    }
+                    None => LocalAdapter::new(),
+                }),
+            },
             next_ack: AtomicU64::new(0),
             parent,
             shared,

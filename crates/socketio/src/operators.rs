@@ -119,6 +119,9 @@ pub struct BroadcastAcks {
     pub responses: Vec<(Sid, Args)>,
     /// The sockets that did not answer in time.
     pub missing: Vec<Sid>,
+    /// The answers of the other servers' sockets (each the arguments of one
+    /// acknowledgement), with a cluster adapter.
+    pub remote: Vec<rmpv::Value>,
 }
 
 impl BroadcastAcks {
@@ -128,23 +131,44 @@ impl BroadcastAcks {
     }
 }
 
-/// A socket found by [`BroadcastOperator::fetch_sockets`]: its id, handshake, rooms and data,
-/// and the operations that work wherever the socket lives.
+/// A socket found by [`BroadcastOperator::fetch_sockets`], on this server or, with a cluster
+/// adapter, on another: its id, handshake, rooms and data (as they were when fetched), and the
+/// operations that work wherever the socket lives.
 #[derive(Debug, Clone)]
 pub struct RemoteSocket {
-    socket: Socket,
+    id: Sid,
+    handshake: Handshake,
     rooms: Vec<Room>,
+    data: serde_json::Value,
+    place: Place,
+}
+
+#[derive(Debug, Clone)]
+enum Place {
+    Local(Socket),
+    /// On another server: reached through the namespace's adapter, by the socket's own room.
+    Remote(Arc<NsInner>),
 }
 
 impl RemoteSocket {
+    fn local(socket: Socket) -> Self {
+        RemoteSocket {
+            id: socket.id(),
+            handshake: socket.handshake().clone(),
+            rooms: socket.rooms(),
+            data: socket.data(),
+            place: Place::Local(socket),
+        }
+    }
+
     /// The socket id.
     pub fn id(&self) -> Sid {
-        self.socket.id()
+        self.id
     }
 
     /// The handshake details.
     pub fn handshake(&self) -> &Handshake {
-        self.socket.handshake()
+        &self.handshake
     }
 
     /// The rooms the socket was in when fetched.
@@ -152,34 +176,53 @@ impl RemoteSocket {
         &self.rooms
     }
 
-    /// The socket's data (see [`Socket::data`]).
-    pub fn data(&self) -> serde_json::Value {
-        self.socket.data()
+    /// The socket's data when fetched (see [`Socket::data`]).
+    pub fn data(&self) -> &serde_json::Value {
+        &self.data
+    }
+
+    fn remote_op(ns: &Arc<NsInner>, id: Sid) -> BroadcastOperator {
+        BroadcastOperator::new(ns.clone()).to(id)
     }
 
     /// Emits to the socket.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
-        self.socket.emit(event, data)
+        match &self.place {
+            Place::Local(s) => s.emit(event, data),
+            Place::Remote(ns) => Self::remote_op(ns, self.id).emit(event, data),
+        }
     }
 
     /// Makes the socket join rooms.
     pub fn join(&self, rooms: impl IntoRooms) {
-        self.socket.join(rooms);
+        match &self.place {
+            Place::Local(s) => s.join(rooms),
+            Place::Remote(ns) => Self::remote_op(ns, self.id).sockets_join(rooms),
+        }
     }
 
     /// Makes the socket leave a room.
     pub fn leave(&self, room: &str) {
-        self.socket.leave(room);
+        match &self.place {
+            Place::Local(s) => s.leave(room),
+            Place::Remote(ns) => Self::remote_op(ns, self.id).sockets_leave(room),
+        }
     }
 
     /// Disconnects the socket (see [`Socket::disconnect`]).
     pub fn disconnect(&self, close: bool) {
-        self.socket.disconnect(close);
+        match &self.place {
+            Place::Local(s) => s.disconnect(close),
+            Place::Remote(ns) => Self::remote_op(ns, self.id).disconnect_sockets(close),
+        }
     }
 
-    /// The local socket, when it lives in this process.
+    /// The socket, when it lives in this process.
     pub fn as_local(&self) -> Option<&Socket> {
-        Some(&self.socket)
+        match &self.place {
+            Place::Local(s) => Some(s),
+            Place::Remote(_) => None,
+        }
     }
 }
 
@@ -246,6 +289,11 @@ impl BroadcastOperator {
         self
     }
 
+    /// Whether the operation also goes to other servers.
+    fn remote(&self) -> bool {
+        !self.opts.flags.local && self.ns.adapter().is_cluster()
+    }
+
     /// The targeted local sockets.
     fn targets(&self) -> Vec<Socket> {
         let mut out = Vec::new();
@@ -268,6 +316,14 @@ impl BroadcastOperator {
         });
         for socket in observed {
             socket.notify_outgoing(event);
+        }
+        if self.remote() {
+            let mut values = vec![rmpv::Value::from(event)];
+            values.extend(
+                crate::args::write_args_values(data)
+                    .map_err(|e| EmitError::Serialize(e.to_string()))?,
+            );
+            self.ns.adapter().broadcast_remote(values, &self.opts);
         }
         Ok(())
     }
@@ -310,6 +366,22 @@ impl BroadcastOperator {
             .flags
             .timeout
             .unwrap_or(self.ns.shared().config.ack_timeout);
+        // The other servers' sockets answer through the adapter, under the same timeout.
+        let remote = if self.remote() {
+            let mut values = vec![rmpv::Value::from(event)];
+            values.extend(
+                crate::args::write_args_values(data)
+                    .map_err(|e| EmitError::Serialize(e.to_string()))?,
+            );
+            Some(tokio::spawn(
+                self.ns
+                    .adapter()
+                    .broadcast_with_ack_remote(values, &self.opts, timeout),
+            ))
+        } else {
+            None
+        };
+        let remote = remote.map(|handle| async move { handle.await.unwrap_or_default() });
         let deadline = tokio::time::Instant::now() + timeout;
         let mut acks = BroadcastAcks::default();
         while !pending.is_empty() {
@@ -328,18 +400,30 @@ impl BroadcastOperator {
             }
         }
         acks.missing = pending.into_iter().collect();
+        if let Some(remote) = remote {
+            acks.remote = remote.await;
+        }
         Ok(acks)
     }
 
-    /// The targeted sockets.
+    /// The targeted sockets (on every server, with a cluster adapter).
     pub async fn fetch_sockets(&self) -> Vec<RemoteSocket> {
-        self.targets()
+        let mut sockets: Vec<RemoteSocket> = self
+            .targets()
             .into_iter()
-            .map(|socket| RemoteSocket {
-                rooms: socket.rooms(),
-                socket,
-            })
-            .collect()
+            .map(RemoteSocket::local)
+            .collect();
+        if self.remote() {
+            let remote = self.ns.adapter().fetch_sockets_remote(&self.opts).await;
+            sockets.extend(remote.into_iter().map(|r| RemoteSocket {
+                id: r.id,
+                handshake: r.handshake,
+                rooms: r.rooms,
+                data: r.data,
+                place: Place::Remote(self.ns.clone()),
+            }));
+        }
+        sockets
     }
 
     /// Makes the targeted sockets join `rooms`.
@@ -347,6 +431,9 @@ impl BroadcastOperator {
         let rooms = rooms_of(rooms);
         for socket in self.targets() {
             socket.join(rooms.clone());
+        }
+        if self.remote() {
+            self.ns.adapter().add_sockets_remote(&self.opts, &rooms);
         }
     }
 
@@ -358,12 +445,20 @@ impl BroadcastOperator {
                 socket.leave(room);
             }
         }
+        if self.remote() {
+            self.ns.adapter().del_sockets_remote(&self.opts, &rooms);
+        }
     }
 
     /// Disconnects the targeted sockets (with `close`, their whole connections).
     pub fn disconnect_sockets(&self, close: bool) {
         for socket in self.targets() {
             socket.disconnect(close);
+        }
+        if self.remote() {
+            self.ns
+                .adapter()
+                .disconnect_sockets_remote(&self.opts, close);
         }
     }
 

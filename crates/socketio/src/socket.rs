@@ -33,7 +33,7 @@ use crate::{
 };
 
 /// The handshake details of a socket, as Node's `socket.handshake`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Handshake {
     /// The headers of the handshake HTTP request.
