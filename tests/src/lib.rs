@@ -142,56 +142,7 @@ pub fn http_url(addr: SocketAddr) -> String {
 pub async fn run_node(script: &str, args: &[&str], timeout: Duration) -> Result<Value, String> {
     ensure_node_modules();
     let dir = node_dir();
-    let command = format!("node {script} {}", args.join(" "));
-    let mut child = tokio::process::Command::new("node")
-        .arg(dir.join(script))
-        .args(args)
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start `{command}`: {e}"))?;
-    let stdout = child.stdout.take().map(|s| tokio::spawn(read_capped(s)));
-    let stderr = child.stderr.take().map(|s| tokio::spawn(read_capped(s)));
-
-    let status = tokio::time::timeout(timeout, child.wait()).await;
-    if status.is_err() {
-        // Kill it; the pipes then close and the readers finish.
-        let _ = child.start_kill();
-        let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
-    }
-    let stdout = collect(stdout).await;
-    let stderr = collect(stderr).await;
-    let report = |what: String| {
-        format!(
-            "`{command}` {what}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            stdout.trim_end(),
-            stderr.trim_end()
-        )
-    };
-    let status = match status {
-        Err(_) => {
-            return Err(report(format!(
-                "was killed after the hard timeout of {timeout:?}"
-            )));
-        }
-        Ok(Err(e)) => return Err(report(format!("could not be waited for: {e}"))),
-        Ok(Ok(status)) => status,
-    };
-    if !status.success() {
-        return Err(report(format!("failed ({status})")));
-    }
-    let Some(line) = stdout.lines().rev().find(|l| !l.trim().is_empty()) else {
-        return Err(report("printed no result line".to_owned()));
-    };
-    let value: Value = serde_json::from_str(line)
-        .map_err(|e| report(format!("printed a result that is not JSON ({e})")))?;
-    if value["ok"] != Value::Bool(true) {
-        return Err(report("exited 0 without reporting ok".to_owned()));
-    }
-    Ok(value)
+    run_json_script("node", &dir, &dir.join(script), script, args, timeout).await
 }
 
 async fn read_capped<R: AsyncRead + Unpin>(stream: R) -> String {
@@ -282,6 +233,7 @@ async fn run_json_script(
         .arg(script_path)
         .args(args)
         .current_dir(dir)
+        // Keep Python from writing __pycache__ into the source tree.
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
