@@ -41,20 +41,23 @@ async fn the_path_with_and_without_its_trailing_slash_and_rest_routes_beside_it(
 }
 
 #[tokio::test]
-async fn behind_router_nest() {
-    let io = SocketIo::new();
-    let app = Router::new().nest(
-        "/api",
-        Router::new()
-            .route("/x", get(|| async { "x" }))
-            .layer(io.layer()),
-    );
+async fn under_a_prefix_with_the_path_option() {
+    // Under a prefix, set the path on a layer of the outer router (not through
+    // `Router::nest`: axum does not hand the nested router the paths it has no route for).
+    let io = SocketIo::with_config(SocketIoConfig::default().path("/api/socket.io"));
+    let app = Router::new()
+        .nest("/api", Router::new().route("/x", get(|| async { "x" })))
+        .layer(io.layer());
     let (status, body) = get_uri(&app, "/api/socket.io/?EIO=4&transport=polling").await;
     assert_eq!(status, 200);
     assert!(body.starts_with("0{\"sid\""), "{body}");
     assert_eq!(
         get_uri(&app, "/api/x").await,
         (StatusCode::OK, "x".to_owned())
+    );
+    assert_eq!(
+        get_uri(&app, "/socket.io/?EIO=4&transport=polling").await.0,
+        StatusCode::NOT_FOUND
     );
 }
 
