@@ -106,6 +106,13 @@ impl NsInner {
     /// for the duration: `f` must not call back into the namespace.
     pub(crate) fn for_each_target(&self, opts: &BroadcastOptions, f: &mut dyn FnMut(&Socket)) {
         let sockets = self.sockets.read().unwrap_or_else(PoisonError::into_inner);
+        if opts.rooms.is_empty() && opts.except.is_empty() {
+            // Everyone: straight over the socket map, no room lookups.
+            for socket in sockets.values() {
+                f(socket);
+            }
+            return;
+        }
         let all = |g: &mut dyn FnMut(Sid)| {
             for sid in sockets.keys() {
                 g(*sid);
