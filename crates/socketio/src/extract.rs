@@ -7,7 +7,7 @@
 //!
 //! Write your own by implementing these traits.
 
-use std::{fmt, future::Future, sync::Arc};
+use std::{fmt, future::Future};
 
 use serde::de::DeserializeOwned;
 
@@ -376,7 +376,3 @@ where
         Err(ConnectError::new(text))
     }
 }
-
-/// Shared pieces for extractors of this crate.
-#[allow(dead_code)]
-pub(crate) type SharedContext = Arc<ConnectContext>;

@@ -1,13 +1,7 @@
 //! Handler traits: connect handlers, namespace middleware, event handlers, disconnect
 //! handlers. Handlers are async functions whose arguments are extractors, as in axum.
 
-use std::{
-    fmt,
-    future::Future,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{fmt, future::Future, pin::Pin, sync::Arc, task::Context};
 
 use crate::{
     error::{ConnectError, DisconnectReason},
@@ -240,15 +234,4 @@ pub(crate) fn box_event<H: EventHandler<T>, T>(h: H) -> BoxEventHandler {
 
 pub(crate) fn box_disconnect<H: DisconnectHandler>(h: H) -> BoxDisconnectHandler {
     Arc::new(move |socket, reason| h.call(socket, reason))
-}
-
-/// A future that is always ready (for handlers with nothing to do).
-#[allow(dead_code)]
-pub(crate) struct Ready;
-
-impl Future for Ready {
-    type Output = ();
-    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
-        Poll::Ready(())
-    }
 }
