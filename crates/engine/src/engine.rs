@@ -32,7 +32,9 @@ pub trait Handler: Send + Sync + 'static {
     /// Per-session data, available as [`Socket::data`].
     type Data: Send + Sync + 'static;
 
-    /// Creates the data of a new session from its handshake request.
+    /// Creates the data of a new session from its handshake request. The request's parts own
+    /// their bytes (they are copied out of the connection's read buffer), so keeping them costs
+    /// only their own size.
     fn session_data(&self, sid: Sid, request: Parts) -> Self::Data;
 
     /// A session opened. Frames sent from here follow the handshake packet.
@@ -306,8 +308,7 @@ impl<H: Handler> Inner<H> {
             }
             sid
         };
-        let request = Parts::clone(parts);
-        let data = self.handler.session_data(sid, request);
+        let data = self.handler.session_data(sid, owned_parts(parts));
         let socket = Arc::new(Socket::new(
             sid,
             protocol,
@@ -417,6 +418,28 @@ impl<H: Handler> Inner<H> {
         }
         !socket.is_closed()
     }
+}
+
+/// A copy of the handshake request's parts that owns its bytes, for the handler to keep.
+///
+/// hyper's header values and URI are slices of the connection's read buffer (16 KiB): a
+/// handler keeping them for the life of the session would keep that whole buffer alive.
+fn owned_parts(parts: &Parts) -> Parts {
+    let mut headers = http::HeaderMap::with_capacity(parts.headers.len());
+    for (name, value) in &parts.headers {
+        let name =
+            http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
+        let value = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        headers.append(name, value);
+    }
+    let uri = http::Uri::try_from(parts.uri.to_string()).unwrap_or_else(|_| parts.uri.clone());
+    let (mut owned, ()) = Request::new(()).into_parts();
+    owned.method = parts.method.clone();
+    owned.uri = uri;
+    owned.version = parts.version;
+    owned.headers = headers;
+    owned.extensions = parts.extensions.clone();
+    owned
 }
 
 pub(crate) fn empty(status: StatusCode) -> EngineResponse {

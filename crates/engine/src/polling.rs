@@ -41,6 +41,23 @@ impl<H: Handler> Drop for AbortGuard<'_, H> {
     }
 }
 
+/// A second GET or POST while one is in flight: refused with `400`, and the session closes
+/// (a pending poll is answered with `1`).
+fn refuse_overlap<D>(
+    mut st: std::sync::MutexGuard<'_, crate::socket::State>,
+    socket: &crate::Socket<D>,
+    what: &str,
+) -> EngineResponse {
+    tracing::debug!(target: "engineio::transport", sid = %socket.id(), "overlapping {what}");
+    st.start_close(
+        CloseReason::TransportError,
+        CloseMode::Abort(PollReply::Close),
+    );
+    drop(st);
+    socket.wake_all();
+    empty(StatusCode::BAD_REQUEST)
+}
+
 /// A long-poll: answered as soon as frames are queued, the session closes, or an upgrade
 /// needs the poll released.
 pub(crate) async fn poll<H: Handler>(engine: &Inner<H>, socket: &SocketRef<H>) -> EngineResponse {
@@ -59,14 +76,7 @@ pub(crate) async fn poll<H: Handler>(engine: &Inner<H>, socket: &SocketRef<H>) -
         }
         if st.poll_active {
             // Two polls at once: refuse this one, answer the pending one with `1`, close.
-            tracing::debug!(target: "engineio::transport", sid = %socket.id(), "overlapping poll");
-            st.start_close(
-                CloseReason::TransportError,
-                CloseMode::Abort(PollReply::Close),
-            );
-            drop(st);
-            socket.wake_all();
-            return empty(StatusCode::BAD_REQUEST);
+            return refuse_overlap(st, socket, "poll");
         }
         st.poll_active = true;
     }
@@ -143,14 +153,7 @@ where
             return error_response(ErrorCode::UnknownSid, None, false);
         }
         if st.post_active {
-            tracing::debug!(target: "engineio::transport", sid = %socket.id(), "overlapping POST");
-            st.start_close(
-                CloseReason::TransportError,
-                CloseMode::Abort(PollReply::Close),
-            );
-            drop(st);
-            socket.wake_all();
-            return empty(StatusCode::BAD_REQUEST);
+            return refuse_overlap(st, socket, "POST");
         }
         st.post_active = true;
     }

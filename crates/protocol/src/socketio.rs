@@ -280,27 +280,30 @@ impl Decoder {
 ///
 /// ```
 /// # use tower_socketio_protocol::socketio::{PacketKind, write_header};
-/// let mut out = String::new();
+/// let mut out = Vec::new();
 /// write_header(&mut out, PacketKind::BinaryEvent, "/admin", Some(3), 2);
-/// out.push_str(r#"["up",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
-/// assert_eq!(out, r#"452-/admin,3["up",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
+/// out.extend_from_slice(br#"["up",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
+/// assert_eq!(out, br#"452-/admin,3["up",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
 /// ```
+///
+/// It writes bytes (ASCII, and the namespace's UTF-8) so that the JSON data can be serialized
+/// right after it into the same buffer.
 pub fn write_header(
-    out: &mut String,
+    out: &mut Vec<u8>,
     kind: PacketKind,
     nsp: &str,
     id: Option<u64>,
     attachments: usize,
 ) {
-    out.push('4');
-    out.push(char::from(kind.as_char()));
+    out.push(b'4');
+    out.push(kind.as_char());
     if kind.is_binary() && attachments > 0 {
         push_u64(out, u64::try_from(attachments).unwrap_or(u64::MAX));
-        out.push('-');
+        out.push(b'-');
     }
     if !nsp.is_empty() && nsp != "/" {
-        out.push_str(nsp);
-        out.push(',');
+        out.extend_from_slice(nsp.as_bytes());
+        out.push(b',');
     }
     if let Some(id) = id {
         push_u64(out, id);
@@ -328,16 +331,17 @@ pub fn encode(
     let data = data.unwrap_or_default();
     // `4`, type, count and `-`, `,`, id.
     let header = 2 + (MAX_DIGITS + 1) + 1 + MAX_DIGITS;
-    let mut out = String::with_capacity(header + nsp.len() + data.len());
+    let mut out = Vec::with_capacity(header + nsp.len() + data.len());
     write_header(&mut out, kind, nsp, id, attachments);
-    out.push_str(data);
-    Frame::Text(Str::from(out))
+    out.extend_from_slice(data.as_bytes());
+    // An ASCII header, a `&str` namespace and `&str` data: always UTF-8.
+    Frame::Text(Str::try_from(out).unwrap_or_default())
 }
 
 /// Appends the decimal digits of `n`.
-fn push_u64(out: &mut String, n: u64) {
-    use std::fmt::Write as _;
-    // Writing into a `String` cannot fail.
+fn push_u64(out: &mut Vec<u8>, n: u64) {
+    use std::io::Write as _;
+    // Writing into a `Vec` cannot fail.
     let _ = write!(out, "{n}");
 }
 

@@ -412,11 +412,9 @@ impl ser::SerializeTupleStruct for JsonTopTuple<'_, '_> {
 // Outgoing, msgpack parser
 // ---------------------------------------------------------------------------------------------
 
-#[cfg(feature = "msgpack")]
-pub(crate) use to_msgpack::write_args_msgpack;
 /// The arguments as dynamic values (binary as `bin`), with the argument rule of
 /// [`write_args`]: for the msgpack parser and for messages to other servers.
-pub(crate) use to_msgpack::write_args_msgpack as write_args_values;
+pub(crate) use to_msgpack::write_args_values;
 
 /// Serialization to msgpack values.
 mod to_msgpack {
@@ -433,7 +431,7 @@ mod to_msgpack {
     ///
     /// [`ArgsError::Serialize`] with whatever the `Serialize` implementation reports, or for an
     /// integer that fits in neither `i64` nor `u64`.
-    pub(crate) fn write_args_msgpack<T: Serialize + ?Sized>(
+    pub(crate) fn write_args_values<T: Serialize + ?Sized>(
         value: &T,
     ) -> Result<Vec<Value>, ArgsError> {
         value
@@ -757,7 +755,7 @@ mod to_msgpack {
         }
     }
 
-    /// The top-level serializer of [`write_args_msgpack`]: applies the argument rule.
+    /// The top-level serializer of [`write_args_values`]: applies the argument rule.
     struct MsgpackTop;
 
     /// Wraps the compound serializer of a value that is one argument.
@@ -3134,7 +3132,7 @@ mod tests {
             assert!(write_args(&args, &mut out, &mut Vec::new(), true).is_err());
             assert!(out.is_empty());
             #[cfg(feature = "msgpack")]
-            assert!(write_args_msgpack(&args).is_err());
+            assert!(write_args_values(&args).is_err());
         }
     }
 
@@ -3288,7 +3286,7 @@ mod tests {
             vec![Value::Map(vec![(Value::from(1), Value::from("a"))])]
         );
         assert_eq!(mp(&(i128::from(u64::MAX))), vec![Value::from(u64::MAX)]);
-        assert!(write_args_msgpack(&i128::MIN).is_err());
+        assert!(write_args_values(&i128::MIN).is_err());
     }
 
     /// Object-safe serialization for the table-like tests above.
@@ -3302,7 +3300,7 @@ mod tests {
 
         impl<T: Serialize> Ser for T {
             fn to_msgpack(&self) -> Vec<Value> {
-                write_args_msgpack(self).unwrap()
+                write_args_values(self).unwrap()
             }
         }
 
@@ -3408,9 +3406,9 @@ mod tests {
             Value::Ext(-1, vec![1, 2, 3, 4]),
         ];
         let args = Args::from_msgpack_ack(Value::Array(values.clone())).unwrap();
-        assert_eq!(write_args_msgpack(&args).unwrap(), values);
+        assert_eq!(write_args_values(&args).unwrap(), values);
         let (_, empty) = Args::from_msgpack_event(Value::Array(vec![Value::from("e")])).unwrap();
-        assert_eq!(write_args_msgpack(&empty).unwrap(), vec![]);
+        assert_eq!(write_args_values(&empty).unwrap(), vec![]);
     }
 
     #[cfg(feature = "msgpack")]
@@ -3420,7 +3418,7 @@ mod tests {
         let text = format!(r#"["ev",{{"b":[1,{}],"a":1.5}},"x",[]]"#, placeholder(0));
         let (_, args) = received(&text, vec![bytes(b"bin")]);
         assert_eq!(
-            write_args_msgpack(&args).unwrap(),
+            write_args_values(&args).unwrap(),
             vec![
                 map(vec![
                     (
@@ -3435,7 +3433,7 @@ mod tests {
         );
         let args = self::args(r#"["ev",{"k":[1,"x"]}]"#);
         assert_eq!(
-            write_args_msgpack(&args).unwrap(),
+            write_args_values(&args).unwrap(),
             vec![map(vec![(
                 "k",
                 Value::Array(vec![Value::from(1), Value::from("x")])
@@ -3535,7 +3533,7 @@ mod tests {
         }
         let _ = write_args(args, &mut Vec::new(), &mut Vec::new(), false);
         #[cfg(feature = "msgpack")]
-        let _ = write_args_msgpack(args);
+        let _ = write_args_values(args);
         let _ = format!("{args:?}");
     }
 

@@ -118,7 +118,6 @@ impl Handler for SioHandler {
     type Data = Client;
 
     fn session_data(&self, sid: Sid, request: Parts) -> Client {
-        let request = detach(request);
         let span =
             tracing::debug_span!(target: "socketio::client", "socketio.client", engine_sid = %sid);
         span.follows_from(tracing::Span::current());
@@ -184,29 +183,6 @@ impl Handler for SioHandler {
             socket.disconnect_with(reason);
         }
     }
-}
-
-/// A copy of the handshake request's parts that owns its bytes.
-///
-/// hyper's header values and URI are slices of the connection's read buffer (16 KiB): keeping
-/// them for the life of the connection would keep that whole buffer alive.
-fn detach(parts: Parts) -> Parts {
-    let mut headers = http::HeaderMap::with_capacity(parts.headers.len());
-    for (name, value) in &parts.headers {
-        let name =
-            http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
-        let value =
-            http::HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
-        headers.append(name, value);
-    }
-    let uri = http::Uri::try_from(parts.uri.to_string()).unwrap_or_else(|_| parts.uri.clone());
-    let (mut owned, ()) = http::Request::new(()).into_parts();
-    owned.method = parts.method;
-    owned.uri = uri;
-    owned.version = parts.version;
-    owned.headers = headers;
-    owned.extensions = parts.extensions;
-    owned
 }
 
 /// Why a packet was refused.

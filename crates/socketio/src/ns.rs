@@ -361,11 +361,7 @@ fn server_side_values<T: Serialize + ?Sized>(
     if ["connect", "connection", "new_namespace"].contains(&event) {
         return Err(EmitError::ReservedEvent(event.to_owned()));
     }
-    let mut values = vec![rmpv::Value::from(event)];
-    values.extend(
-        crate::args::write_args_values(data).map_err(|e| EmitError::Serialize(e.to_string()))?,
-    );
-    Ok(values)
+    crate::packet::event_values(event, data)
 }
 
 /// Decides whether a dynamic namespace accepts a name (and the CONNECT auth payload).

@@ -318,11 +318,7 @@ impl BroadcastOperator {
             socket.notify_outgoing(event);
         }
         if self.remote() {
-            let mut values = vec![rmpv::Value::from(event)];
-            values.extend(
-                crate::args::write_args_values(data)
-                    .map_err(|e| EmitError::Serialize(e.to_string()))?,
-            );
+            let values = packet::event_values(event, data)?;
             self.ns.adapter().broadcast_remote(values, &self.opts);
         }
         Ok(())
@@ -368,11 +364,7 @@ impl BroadcastOperator {
             .unwrap_or(self.ns.shared().config.ack_timeout);
         // The other servers' sockets answer through the adapter, under the same timeout.
         let remote = if self.remote() {
-            let mut values = vec![rmpv::Value::from(event)];
-            values.extend(
-                crate::args::write_args_values(data)
-                    .map_err(|e| EmitError::Serialize(e.to_string()))?,
-            );
+            let values = packet::event_values(event, data)?;
             Some(tokio::spawn(
                 self.ns
                     .adapter()

@@ -6,49 +6,19 @@
 use bytes::Bytes;
 use serde::Serialize;
 use tower_socketio_engine::Frame;
-use tower_socketio_protocol::{Str, socketio::PacketKind};
+use tower_socketio_protocol::{
+    Str,
+    socketio::{PacketKind, write_header},
+};
 
 use crate::{args, config::ParserKind, error::EmitError};
 
 /// The frames of one packet: the packet itself, then its binary attachments.
 pub(crate) type Frames = smallvec::SmallVec<[Frame; 1]>;
 
-/// Event names a server may not emit.
-pub(crate) const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
-
 fn text_frame(buf: Vec<u8>) -> Frame {
     // Everything written here is UTF-8: ASCII headers, `str` names, and serde_json output.
     Frame::Text(Str::try_from(Bytes::from(buf)).unwrap_or_default())
-}
-
-/// Writes `4<type>[<n>-][<nsp>,][<id>]` (the engine `message` type digit first).
-fn write_header(
-    buf: &mut Vec<u8>,
-    kind: PacketKind,
-    nsp: &str,
-    id: Option<u64>,
-    attachments: usize,
-) {
-    buf.push(b'4');
-    buf.push(b'0' + kind as u8);
-    if attachments > 0 {
-        buf.extend_from_slice(attachments.to_string().as_bytes());
-        buf.push(b'-');
-    }
-    if nsp != "/" {
-        buf.extend_from_slice(nsp.as_bytes());
-        buf.push(b',');
-    }
-    if let Some(id) = id {
-        buf.extend_from_slice(id.to_string().as_bytes());
-    }
 }
 
 /// Encodes `data` (a JSON array whose elements are written by `write_data`) as a packet of
@@ -81,6 +51,17 @@ fn json_packet(
     Ok(frames)
 }
 
+/// The event name followed by its arguments, as dynamic values (binary as `bin`): the data
+/// of a msgpack EVENT, and what a cluster adapter forwards to other servers.
+pub(crate) fn event_values<T: Serialize + ?Sized>(
+    event: &str,
+    data: &T,
+) -> Result<Vec<rmpv::Value>, EmitError> {
+    let mut values = vec![rmpv::Value::from(event)];
+    values.extend(args::write_args_values(data).map_err(|e| EmitError::Serialize(e.to_string()))?);
+    Ok(values)
+}
+
 /// An EVENT packet: `["event", ...args]`.
 ///
 /// With `offset` (connection state recovery), the offset is appended as the last argument,
@@ -110,10 +91,7 @@ pub(crate) fn event<T: Serialize + ?Sized>(
         }),
         #[cfg(feature = "msgpack")]
         ParserKind::Msgpack => {
-            let mut values = vec![rmpv::Value::from(event)];
-            values.extend(
-                args::write_args_msgpack(data).map_err(|e| EmitError::Serialize(e.to_string()))?,
-            );
+            let mut values = event_values(event, data)?;
             if let Some(offset) = offset {
                 values.push(rmpv::Value::from(offset));
             }
@@ -145,7 +123,7 @@ pub(crate) fn ack<T: Serialize + ?Sized>(
         #[cfg(feature = "msgpack")]
         ParserKind::Msgpack => {
             let values =
-                args::write_args_msgpack(data).map_err(|e| EmitError::Serialize(e.to_string()))?;
+                args::write_args_values(data).map_err(|e| EmitError::Serialize(e.to_string()))?;
             Ok(smallvec::smallvec![msgpack_frame(
                 PacketKind::Ack,
                 nsp,

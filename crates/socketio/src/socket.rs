@@ -29,7 +29,7 @@ use crate::{
     io::Shared,
     ns::NsInner,
     operators::{BroadcastOperator, IntoRooms, rooms_of},
-    packet::{self, Frames, RESERVED_EVENTS},
+    packet::{self, Frames},
 };
 
 /// The handshake details of a socket, as Node's `socket.handshake`.
@@ -377,18 +377,24 @@ impl Socket {
     // ---------------------------------------------------------------------------------------
     // Listeners
 
-    fn add_listener<H: EventHandler<T>, T>(&self, event: &str, handler: H, once: bool) {
-        let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
-        let listener = Listener {
-            handler: box_event(handler),
-            once,
-            id,
-        };
-        let mut l = self
-            .inner
+    fn listeners_mut(&self) -> std::sync::RwLockWriteGuard<'_, Listeners> {
+        self.inner
             .listeners
             .write()
-            .unwrap_or_else(PoisonError::into_inner);
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn new_listener<H: EventHandler<T>, T>(&self, handler: H, once: bool) -> Listener {
+        Listener {
+            handler: box_event(handler),
+            once,
+            id: self.inner.next_listener.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    fn add_listener<H: EventHandler<T>, T>(&self, event: &str, handler: H, once: bool) {
+        let listener = self.new_listener(handler, once);
+        let mut l = self.listeners_mut();
         Arc::make_mut(l.events.entry(event.to_owned()).or_default()).push(listener);
     }
 
@@ -415,77 +421,40 @@ impl Socket {
 
     /// Removes every handler of `event`.
     pub fn off(&self, event: impl AsRef<str>) {
-        let mut l = self
-            .inner
-            .listeners
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut l = self.listeners_mut();
         l.events.remove(event.as_ref());
     }
 
     /// Registers a catch-all handler, run for every incoming event before the event's own
     /// handlers (use the [`crate::extract::Event`] extractor for the name).
     pub fn on_any<H: EventHandler<T>, T>(&self, handler: H) {
-        let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
-        let mut l = self
-            .inner
-            .listeners
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        Arc::make_mut(&mut l.any).push(Listener {
-            handler: box_event(handler),
-            once: false,
-            id,
-        });
+        let listener = self.new_listener(handler, false);
+        Arc::make_mut(&mut self.listeners_mut().any).push(listener);
     }
 
     /// Like [`Socket::on_any`], run before the catch-all handlers registered so far.
     pub fn prepend_any<H: EventHandler<T>, T>(&self, handler: H) {
-        let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
-        let mut l = self
-            .inner
-            .listeners
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        Arc::make_mut(&mut l.any).insert(
-            0,
-            Listener {
-                handler: box_event(handler),
-                once: false,
-                id,
-            },
-        );
+        let listener = self.new_listener(handler, false);
+        Arc::make_mut(&mut self.listeners_mut().any).insert(0, listener);
     }
 
     /// Removes every catch-all handler.
     pub fn off_any(&self) {
-        let mut l = self
-            .inner
-            .listeners
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut l = self.listeners_mut();
         l.any = Arc::default();
     }
 
     /// Registers a listener of outgoing events: called with the event name for every emit to
     /// this socket (acknowledgements excluded).
     pub fn on_any_outgoing(&self, listener: impl Fn(&Socket, &str) + Send + Sync + 'static) {
-        let mut l = self
-            .inner
-            .listeners
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut l = self.listeners_mut();
         l.any_outgoing.push(Arc::new(listener));
         self.inner.has_outgoing.store(true, Ordering::Release);
     }
 
     /// Removes every outgoing listener.
     pub fn off_any_outgoing(&self) {
-        let mut l = self
-            .inner
-            .listeners
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut l = self.listeners_mut();
         l.any_outgoing.clear();
         self.inner.has_outgoing.store(false, Ordering::Release);
     }
@@ -496,32 +465,20 @@ impl Socket {
         &self,
         middleware: impl Fn(&Socket, &str, &Args) -> Result<(), String> + Send + Sync + 'static,
     ) {
-        let mut l = self
-            .inner
-            .listeners
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut l = self.listeners_mut();
         Arc::make_mut(&mut l.middleware).push(Arc::new(middleware));
     }
 
     /// Registers a handler run when the socket starts disconnecting; its rooms are still
     /// visible then.
     pub fn on_disconnecting<H: DisconnectHandler>(&self, handler: H) {
-        let mut l = self
-            .inner
-            .listeners
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut l = self.listeners_mut();
         l.disconnecting.push(box_disconnect(handler));
     }
 
     /// Registers a handler run when the socket has disconnected, with the reason.
     pub fn on_disconnect<H: DisconnectHandler>(&self, handler: H) {
-        let mut l = self
-            .inner
-            .listeners
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut l = self.listeners_mut();
         l.disconnect.push(box_disconnect(handler));
     }
 
@@ -708,11 +665,7 @@ impl Socket {
             self.run(h(self.clone(), reason));
         }
         // Drop the handlers: they may hold clones of this socket.
-        *self
-            .inner
-            .listeners
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Listeners::default();
+        *self.listeners_mut() = Listeners::default();
         tracing::debug!(target: "socketio::socket", sid = %self.id(), ns = self.ns(), %reason, "disconnected");
     }
 
@@ -756,11 +709,7 @@ impl Socket {
         }
         let once: Vec<u64> = listeners.iter().filter(|l| l.once).map(|l| l.id).collect();
         if !once.is_empty() {
-            let mut l = self
-                .inner
-                .listeners
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut l = self.listeners_mut();
             if let Some(v) = l.events.get_mut(&cx.event) {
                 Arc::make_mut(v).retain(|l| !once.contains(&l.id));
             }
@@ -907,7 +856,7 @@ impl SocketEmitter<'_> {
 }
 
 pub(crate) fn check_event(event: &str) -> Result<(), EmitError> {
-    if RESERVED_EVENTS.contains(&event) {
+    if tower_socketio_protocol::socketio::RESERVED_EVENTS.contains(&event) {
         return Err(EmitError::ReservedEvent(event.to_owned()));
     }
     Ok(())

@@ -60,8 +60,9 @@ fn text_of(frame: Frame) -> String {
 /// Encodes, checks the `4` prefix, and returns the Socket.IO text.
 fn enc(kind: PacketKind, nsp: &str, id: Option<u64>, data: Option<&str>, n: usize) -> String {
     let text = text_of(encode(kind, nsp, id, data, n));
-    let mut header = String::new();
+    let mut header = Vec::new();
     write_header(&mut header, kind, nsp, id, n);
+    let header = String::from_utf8(header).unwrap();
     assert_eq!(text, format!("{header}{}", data.unwrap_or_default()));
     text.strip_prefix('4').unwrap().to_owned()
 }
