@@ -23,13 +23,19 @@ use std::{
 
 use axum::{
     Json, Router,
-    extract::{Path, Request},
+    extract::{FromRef, Path, Request},
     http::{HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use axum_extra::{TypedHeader, extract::CookieJar};
+use axum_extra::{
+    TypedHeader,
+    extract::{
+        CookieJar, SignedCookieJar,
+        cookie::{Cookie, Key},
+    },
+};
 use axum_login::{
     AuthManagerLayerBuilder, AuthSession, AuthUser, AuthnBackend, UserId,
     tower_sessions::{MemoryStore, Session, SessionManagerLayer},
@@ -1130,6 +1136,138 @@ async fn session_login_over_rest_then_socket() {
             (200, note),
             "{transports}: {rest:?}"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Http<E, S>: extractors that need the application state (FromRef)
+// ---------------------------------------------------------------------------------------------
+
+/// The application state of the signed-cookie app: axum-extra's `SignedCookieJar` takes its
+/// `Key` from it through `FromRef`, as in an axum app.
+#[derive(Clone)]
+struct SignedState {
+    key: Key,
+    greeting: &'static str,
+}
+
+impl FromRef<SignedState> for Key {
+    fn from_ref(state: &SignedState) -> Key {
+        state.key.clone()
+    }
+}
+
+/// A state type nobody registered.
+#[derive(Clone)]
+struct Unregistered {
+    key: Key,
+}
+
+impl FromRef<Unregistered> for Key {
+    fn from_ref(state: &Unregistered) -> Key {
+        state.key.clone()
+    }
+}
+
+/// `POST /signed-login` (body: a user name): sets the signed cookie `user`.
+async fn signed_login(jar: SignedCookieJar, name: String) -> (SignedCookieJar, &'static str) {
+    (jar.add(Cookie::new("user", name)), "ok")
+}
+
+/// REST and Socket.IO share one `SignedState`: the REST route signs the cookie with the key
+/// axum hands it (`Router::with_state`), the namespace middleware and the connect handler
+/// verify it with the key `Http<SignedCookieJar, SignedState>` takes from `with_state`.
+fn signed_app(state: SignedState) -> Router {
+    let io = SocketIo::builder().with_state(state.clone()).build();
+    io.ns(
+        "/",
+        |socket: Socket,
+         Http(jar): Http<SignedCookieJar, SignedState>,
+         Http(greeting): Http<Greeting, SignedState>| async move {
+            on_echo(&socket);
+            let user = jar.get("user").map(|c| c.value().to_owned());
+            hello(&socket, json!({ "user": user, "greeting": greeting.0 }));
+        },
+    )
+    .middleware(|Http(jar): Http<SignedCookieJar, SignedState>| async move {
+        match jar.get("user") {
+            Some(_) => Ok(()),
+            None => Err(ConnectError::new("not signed in")),
+        }
+    });
+    io.ns(
+        "/unregistered",
+        |_socket: Socket, Http(_jar): Http<SignedCookieJar, Unregistered>| async move {},
+    );
+    Router::new()
+        .route("/signed-login", post(signed_login))
+        .with_state(state)
+        .layer(io.layer())
+}
+
+/// An extractor of the test's own, written the axum way: generic over the state, reading the
+/// application state through `FromRef`.
+struct Greeting(&'static str);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Greeting
+where
+    SignedState: FromRef<S>,
+{
+    type Rejection = Infallible;
+    async fn from_request_parts(
+        _parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Infallible> {
+        Ok(Greeting(SignedState::from_ref(state).greeting))
+    }
+}
+
+/// `Http<E, S>` with state: a signed cookie set by a REST route is verified in the namespace
+/// middleware and read in the connect handler (every transport); a forged or missing cookie
+/// is refused by the middleware; a state type that was never registered refuses with
+/// `internal server error`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_extractor_with_app_state() {
+    let state = SignedState {
+        key: Key::generate(),
+        greeting: "hi from the state",
+    };
+    let server = serve(signed_app(state)).await;
+
+    let res = raw(server.addr, "POST", "/signed-login", &[], b"alice").await;
+    assert_eq!(res.status, 200, "{res:?}");
+    let cookie = res
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cookie.starts_with("user="), "{res:?}");
+    // The signed value is the signature followed by the value itself.
+    let forged = format!("user={}", "A".repeat(44) + "alice");
+
+    for (transports, last) in TRANSPORTS {
+        let headers = headers_arg(&json!({ "cookie": cookie }));
+        let mut args = vec!["--headers", headers.as_str()];
+        if transports.contains(',') {
+            args.push("--wait-upgrade");
+        }
+        let r = node(&server, "echo", transports, &args).await;
+        assert_eq!(r["hello"]["user"], "alice", "{transports}: {r}");
+        assert_eq!(
+            r["hello"]["greeting"], "hi from the state",
+            "{transports}: {r}"
+        );
+        assert_eq!(r["transport"], last, "{transports}: {r}");
+
+        let bad = headers_arg(&json!({ "cookie": forged }));
+        let r = node(&server, "refused", transports, &["--headers", bad.as_str()]).await;
+        assert_eq!(r["message"], "not signed in", "{transports}: {r}");
+        let r = node(&server, "refused", transports, &[]).await;
+        assert_eq!(r["message"], "not signed in", "{transports}: {r}");
+
+        let args = ["--headers", headers.as_str(), "--ns", "/unregistered"];
+        let r = node(&server, "refused", transports, &args).await;
+        assert_eq!(r["message"], "internal server error", "{transports}: {r}");
     }
 }
 

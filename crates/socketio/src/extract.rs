@@ -68,7 +68,7 @@ impl EventContext {
 /// rejection's message.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as a connect handler or middleware argument",
-    note = "connect extractors: Socket, Auth<T>, TryAuth<T>, State<T>, Extension<T>, Http<E>, Handshake"
+    note = "connect extractors: Socket, Auth<T>, TryAuth<T>, State<T>, Extension<T>, Http<E>, Http<E, S>, Handshake"
 )]
 pub trait FromConnectParts: Sized {
     /// Why extraction failed.
@@ -260,6 +260,15 @@ impl From<MissingState> for ConnectError {
     }
 }
 
+/// The state an [`Http`] extractor runs with: `()` needs no registration.
+#[cfg(feature = "axum")]
+fn http_state<S: Clone + Send + Sync + 'static>(socket: &Socket) -> Result<S, MissingState> {
+    if let Some(unit) = (&() as &dyn std::any::Any).downcast_ref::<S>() {
+        return Ok(unit.clone());
+    }
+    state::<S>(socket).map(|State(s)| s)
+}
+
 fn state<T: Clone + Send + Sync + 'static>(socket: &Socket) -> Result<State<T>, MissingState> {
     socket
         .shared()
@@ -329,11 +338,20 @@ impl<T: Clone + Send + Sync + 'static> FromEventParts for Extension<T> {
     }
 }
 
-/// Runs an axum extractor (`FromRequestParts<()>`) on the handshake HTTP request: whatever
-/// the outer tower middleware put on it (a session, a logged-in user, a request id, typed
-/// headers, cookies).
+/// Runs an axum extractor ([`FromRequestParts`](axum_core::extract::FromRequestParts)) on the
+/// handshake HTTP request: whatever the outer tower middleware put on it (a session, a
+/// logged-in user, a request id, typed headers, cookies).
 ///
-/// A rejection refuses the connection with the rejection's text as the message.
+/// `Http<E>` runs the extractor with the state `()`, which is all most extractors need.
+/// `Http<E, S>` runs it with the application state `S` registered with
+/// [`SocketIoBuilder::with_state`](crate::SocketIoBuilder::with_state), the way axum's
+/// `Router::with_state` does: extractors generic over the state with `K: FromRef<S>` (such as
+/// axum-extra's `SignedCookieJar`, which needs a `Key`) work unchanged. In both forms the
+/// pattern is `Http(value)`.
+///
+/// A rejection refuses the connection with the rejection's text as the message. An `S` that
+/// was never registered refuses it with `internal server error` and logs the missing type
+/// (target `socketio::rejection`).
 ///
 /// ```
 /// use axum::http::HeaderMap;
@@ -344,20 +362,78 @@ impl<T: Clone + Send + Sync + 'static> FromEventParts for Extension<T> {
 ///     let _ = (socket, headers.get("user-agent"));
 /// });
 /// ```
+///
+/// An extractor of your own that needs the application state:
+///
+/// ```
+/// use axum::{extract::{FromRef, FromRequestParts}, http::{request::Parts, StatusCode}};
+/// use tower_socketio::{extract::Http, Socket, SocketIo};
+///
+/// #[derive(Clone)]
+/// struct AppState { tokens: Vec<String> }
+///
+/// struct Caller(String);
+///
+/// impl<S: Send + Sync> FromRequestParts<S> for Caller
+/// where
+///     AppState: FromRef<S>,
+/// {
+///     type Rejection = (StatusCode, &'static str);
+///     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+///         let app = AppState::from_ref(state);
+///         match parts.headers.get("x-token").and_then(|v| v.to_str().ok()) {
+///             Some(t) if app.tokens.iter().any(|k| k == t) => Ok(Caller(t.to_owned())),
+///             _ => Err((StatusCode::UNAUTHORIZED, "unknown token")),
+///         }
+///     }
+/// }
+///
+/// let app = AppState { tokens: vec!["s3cret".into()] };
+/// let io = SocketIo::builder().with_state(app).build();
+/// io.ns("/", |_socket: Socket, Http(Caller(_who)): Http<Caller, AppState>| async move {});
+/// ```
 #[cfg(feature = "axum")]
-#[derive(Debug, Clone)]
-pub struct Http<E>(pub E);
+pub struct Http<E, S = ()>(pub <E as WithState<S>>::Value);
+
+/// Names the state an [`Http`] extractor runs with; `<E as WithState<S>>::Value` is always `E`.
+///
+/// This is what lets `Http<E, S>` have a single field (so `Http(value)` destructures it)
+/// while still naming `S`. Implemented for every type; there is nothing to implement.
+pub trait WithState<S> {
+    /// Always `Self`.
+    type Value;
+}
+
+impl<E, S> WithState<S> for E {
+    type Value = E;
+}
 
 #[cfg(feature = "axum")]
-impl<E> FromConnectParts for Http<E>
+impl<E: fmt::Debug, S> fmt::Debug for Http<E, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Http").field(&self.0).finish()
+    }
+}
+
+#[cfg(feature = "axum")]
+impl<E: Clone, S> Clone for Http<E, S> {
+    fn clone(&self) -> Self {
+        Http(self.0.clone())
+    }
+}
+
+#[cfg(feature = "axum")]
+impl<E, S> FromConnectParts for Http<E, S>
 where
-    E: axum_core::extract::FromRequestParts<()> + Send,
+    E: axum_core::extract::FromRequestParts<S> + Send,
+    S: Clone + Send + Sync + 'static,
 {
     type Rejection = ConnectError;
     async fn from_connect_parts(cx: &ConnectContext) -> Result<Self, ConnectError> {
         use axum_core::response::IntoResponse;
+        let state = http_state::<S>(&cx.socket)?;
         let mut parts = cx.socket.request_parts().clone();
-        let res = match E::from_request_parts(&mut parts, &()).await {
+        let res = match E::from_request_parts(&mut parts, &state).await {
             Ok(e) => return Ok(Http(e)),
             Err(rejection) => rejection.into_response(),
         };
