@@ -1,4 +1,5 @@
-//! Mounting: the path with and without its trailing slash, behind `Router::nest`, other
+//! Mounting: the path with and without its trailing slash, under a prefix (the path option, or
+//! inside a `Router::nest`ed router with a fallback), other
 //! requests passed through, and the served client bundle with ETag / 304.
 #![allow(clippy::unwrap_used)]
 
@@ -42,8 +43,8 @@ async fn the_path_with_and_without_its_trailing_slash_and_rest_routes_beside_it(
 
 #[tokio::test]
 async fn under_a_prefix_with_the_path_option() {
-    // Under a prefix, set the path on a layer of the outer router (not through
-    // `Router::nest`: axum does not hand the nested router the paths it has no route for).
+    // Under a prefix, set the path on a layer of the outer router (or see the next test for
+    // a layer inside a nested router).
     let io = SocketIo::with_config(SocketIoConfig::default().path("/api/socket.io"));
     let app = Router::new()
         .nest("/api", Router::new().route("/x", get(|| async { "x" })))
@@ -55,6 +56,46 @@ async fn under_a_prefix_with_the_path_option() {
         get_uri(&app, "/api/x").await,
         (StatusCode::OK, "x".to_owned())
     );
+    assert_eq!(
+        get_uri(&app, "/socket.io/?EIO=4&transport=polling").await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn inside_a_nested_router_with_a_fallback() {
+    // `Router::nest` hands the nested router every path under its prefix (with the prefix
+    // stripped) only when the nested router has a fallback; `Router::layer` wraps that fallback
+    // too, so the layer sees `/socket.io/` there with the default path.
+    let io = SocketIo::new();
+    let api = Router::new()
+        .route("/x", get(|| async { "x" }))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "api: no such route") })
+        .layer(io.layer());
+    let app = Router::new()
+        .route("/", get(|| async { "home" }))
+        .nest("/api", api);
+    for uri in [
+        "/api/socket.io/?EIO=4&transport=polling",
+        "/api/socket.io?EIO=4&transport=polling",
+    ] {
+        let (status, body) = get_uri(&app, uri).await;
+        assert_eq!(status, 200, "{uri}");
+        assert!(body.starts_with("0{\"sid\""), "{uri}: {body}");
+    }
+    assert_eq!(
+        get_uri(&app, "/api/x").await,
+        (StatusCode::OK, "x".to_owned())
+    );
+    assert_eq!(
+        get_uri(&app, "/api/nope").await,
+        (StatusCode::NOT_FOUND, "api: no such route".to_owned())
+    );
+    assert_eq!(
+        get_uri(&app, "/").await,
+        (StatusCode::OK, "home".to_owned())
+    );
+    // Outside the prefix, the layer is not there.
     assert_eq!(
         get_uri(&app, "/socket.io/?EIO=4&transport=polling").await.0,
         StatusCode::NOT_FOUND
