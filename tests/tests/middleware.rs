@@ -1140,6 +1140,170 @@ async fn session_login_over_rest_then_socket() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// CSRF (tower-http 0.7's CsrfLayer: Sec-Fetch-Site / Origin checks)
+// ---------------------------------------------------------------------------------------------
+
+/// `CsrfLayer` outside `SocketIoLayer`: clients that send no `Origin` / `Sec-Fetch-Site` (Node,
+/// Python) and same-origin pages work on every transport; a cross-site polling POST (what a
+/// hostile page's `fetch` would send) gets 403. GETs pass, so the handshake, the polls and the
+/// WebSocket upgrade are not protected by it: a cross-site WebSocket connects. Checking
+/// `Origin` in `allow_request` is what closes that door.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csrf_layer_guards_polling_posts_only() {
+    let app = rest()
+        .route("/note", post(|| async { "posted" }))
+        .layer(echo_io(SocketIoConfig::default()).layer())
+        .layer(tower_http_07::csrf::CsrfLayer::new());
+    let server = serve(app).await;
+    let host = server.addr.to_string();
+    let same_origin = format!("http://{host}");
+    const EVIL: &str = "http://evil.example";
+
+    // Node's client sends neither header: allowed everywhere.
+    echo_all_transports(&server, &[]).await;
+    // A same-origin page (Origin matches Host).
+    let headers = headers_arg(&json!({ "origin": same_origin, "sec-fetch-site": "same-origin" }));
+    echo_all_transports(&server, &["--headers", headers.as_str()]).await;
+
+    // A cross-site page: its polling handshake (a GET) passes, its POSTs do not.
+    let cross = [("origin", EVIL), ("sec-fetch-site", "cross-site")];
+    let open = raw(
+        server.addr,
+        "GET",
+        "/socket.io/?EIO=4&transport=polling",
+        &cross,
+        b"",
+    )
+    .await;
+    assert_eq!(open.status, 200, "{open:?}");
+    let target = format!(
+        "/socket.io/?EIO=4&transport=polling&sid={}",
+        handshake_sid(&open)
+    );
+    let post = raw(server.addr, "POST", &target, &cross, b"40").await;
+    assert_eq!(post.status, 403, "{post:?}");
+    let rest = raw(server.addr, "POST", "/note", &cross, b"").await;
+    assert_eq!(rest.status, 403, "{rest:?}");
+    // The same POST from the same origin is accepted.
+    let same = [
+        ("origin", same_origin.as_str()),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let post = raw(server.addr, "POST", &target, &same, b"40").await;
+    assert_eq!(
+        (post.status, post.text()),
+        (200, "ok".to_owned()),
+        "{post:?}"
+    );
+
+    // A cross-site WebSocket is not stopped by the layer (a GET).
+    let headers = headers_arg(&json!({ "origin": EVIL, "sec-fetch-site": "cross-site" }));
+    let r = node(
+        &server,
+        "echo",
+        "websocket",
+        &["--headers", headers.as_str()],
+    )
+    .await;
+    assert_eq!(r["transport"], "websocket", "{r}");
+}
+
+/// `allow_request` checking `Origin` closes what `CsrfLayer` leaves open: a cross-site
+/// WebSocket (or polling) handshake is refused, a same-origin one and one without `Origin`
+/// are accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn origin_check_in_allow_request_refuses_cross_site_websockets() {
+    let (listener, addr) = listener().await;
+    let allowed = http_url(addr);
+    let mut config = SocketIoConfig::default();
+    config.engine = config.engine.allow_request(move |req| {
+        let origin = req.headers.get("origin").and_then(|o| o.to_str().ok());
+        let verdict = match origin {
+            Some(origin) if origin != allowed => Err("cross-site origin".to_owned()),
+            _ => Ok(()),
+        };
+        async move { verdict }
+    });
+    let app = rest()
+        .layer(echo_io(config).layer())
+        .layer(tower_http_07::csrf::CsrfLayer::new());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.ok();
+    });
+    let server = Server {
+        addr,
+        url: http_url(addr),
+        task,
+    };
+
+    let headers = headers_arg(&json!({ "origin": "http://evil.example" }));
+    for (transports, _) in TRANSPORTS {
+        let r = node(
+            &server,
+            "refused",
+            transports,
+            &["--headers", headers.as_str()],
+        )
+        .await;
+        assert!(
+            r["message"].as_str().is_some_and(|m| m.ends_with("error")),
+            "{r}"
+        );
+    }
+    let same = headers_arg(&json!({ "origin": http_url(addr) }));
+    echo_all_transports(&server, &["--headers", same.as_str()]).await;
+    echo_all_transports(&server, &[]).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Without axum: tower::ServiceBuilder over a hyper service, served with hyper-util
+// ---------------------------------------------------------------------------------------------
+
+/// `SocketIoLayer` in a `tower::ServiceBuilder` over a plain hyper `service_fn` (no axum on the
+/// serving side), each connection served by hyper-util's auto builder with upgrades: every
+/// transport works, and other requests reach the inner service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_builder_over_plain_hyper_with_hyper_util() {
+    use hyper_util::{
+        rt::TokioExecutor, rt::TokioIo, server::conn::auto, service::TowerToHyperService,
+    };
+    let io = echo_io(SocketIoConfig::default());
+    let service = tower::ServiceBuilder::new()
+        .layer(io.layer())
+        .service(tower::service_fn(
+            |_req: axum::http::Request<hyper::body::Incoming>| async {
+                let body =
+                    http_body_util::Full::new(axum::body::Bytes::from_static(b"plain hyper"));
+                Ok::<_, Infallible>(axum::http::Response::new(body))
+            },
+        ));
+    let (listener, addr) = listener().await;
+    let task = tokio::spawn(async move {
+        // Bounded by the test: the task is aborted when `server` drops.
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = TowerToHyperService::new(service.clone());
+            tokio::spawn(async move {
+                auto::Builder::new(TokioExecutor::new())
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .await
+                    .ok();
+            });
+        }
+    });
+    let server = Server {
+        addr,
+        url: http_url(addr),
+        task,
+    };
+    echo_all_transports(&server, &[]).await;
+    let other = raw(server.addr, "GET", "/anything", &[], b"").await;
+    assert_eq!(
+        (other.status, other.text()),
+        (200, "plain hyper".to_owned())
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Http<E, S>: extractors that need the application state (FromRef)
 // ---------------------------------------------------------------------------------------------
 
