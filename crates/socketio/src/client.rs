@@ -8,7 +8,9 @@ use std::{
 };
 
 use http::request::Parts;
-use tower_socketio_engine::{CloseReason, Handler, Message, Sid, Socket as EngineSocket};
+use tower_socketio_engine::{
+    CloseReason, Handler, Message, Sid, Socket as EngineSocket, TransportKind,
+};
 use tower_socketio_protocol::{
     Str,
     socketio::{Decoder, Packet, PacketKind},
@@ -118,8 +120,19 @@ impl Handler for SioHandler {
     type Data = Client;
 
     fn session_data(&self, sid: Sid, request: Parts) -> Client {
-        let span =
-            tracing::debug_span!(target: "socketio::client", "socketio.client", engine_sid = %sid);
+        // The transport of the handshake request (`on_upgrade` records a later one).
+        let transport = request
+            .uri
+            .query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("transport=")))
+            .filter(|t| *t == "websocket")
+            .unwrap_or("polling");
+        let span = tracing::debug_span!(
+            target: "socketio::client",
+            "socketio.client",
+            engine_sid = %sid,
+            transport,
+        );
         span.follows_from(tracing::Span::current());
         Client {
             parts: request,
@@ -166,6 +179,10 @@ impl Handler for SioHandler {
                 conn.close(CloseReason::ForcedClose);
             }
         }
+    }
+
+    fn on_upgrade(&self, conn: &Conn, transport: TransportKind) {
+        conn.data().span.record("transport", transport.as_str());
     }
 
     fn on_close(&self, conn: &Conn, reason: CloseReason) {

@@ -3,47 +3,13 @@
 //! long-polling requests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use axum::{Router, body::Body};
-use http::Request;
-use http_body_util::BodyExt;
-use tower::ServiceExt;
+use axum::Router;
+use common::{connect, send, session};
 use tower_socketio::{Socket, SocketIo, SocketIoConfig};
-
-async fn send(app: &Router, method: &str, uri: &str, body: &str) -> String {
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "text/plain;charset=UTF-8")
-        .body(Body::from(body.to_owned()))
-        .unwrap();
-    let res = tokio::time::timeout(Duration::from_secs(5), app.clone().oneshot(req))
-        .await
-        .expect("answered")
-        .unwrap();
-    assert_eq!(res.status(), 200, "{method} {uri}");
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    String::from_utf8_lossy(&body).into_owned()
-}
-
-/// An Engine.IO session over polling; returns the URL of its requests.
-async fn session(app: &Router) -> String {
-    let open = send(app, "GET", "/socket.io/?EIO=4&transport=polling", "").await;
-    let start = open.find("\"sid\":\"").expect("a sid") + 7;
-    let sid = &open[start..start + open[start..].find('"').unwrap()];
-    format!("/socket.io/?EIO=4&transport=polling&sid={sid}")
-}
-
-/// Connects `client` to `nsp` and waits for the CONNECT answer.
-async fn connect(app: &Router, client: &str, nsp: &str) {
-    assert_eq!(send(app, "POST", client, &format!("40{nsp},")).await, "ok");
-    let answer = send(app, "GET", client, "").await;
-    assert!(
-        answer.starts_with(&format!("40{nsp},{{\"sid\"")),
-        "{answer}"
-    );
-}
 
 /// Waits (bounded) until `done` holds.
 async fn eventually(what: &str, done: impl Fn() -> bool) {
