@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 /// Sends one request to `app` (bounded by 5 s), checks the 200 and returns the body.
-pub async fn send(app: &Router, method: &str, uri: &str, body: &str) -> String {
+pub(crate) async fn send(app: &Router, method: &str, uri: &str, body: &str) -> String {
     let req = Request::builder()
         .method(method)
         .uri(uri)
@@ -27,7 +27,7 @@ pub async fn send(app: &Router, method: &str, uri: &str, body: &str) -> String {
 }
 
 /// An Engine.IO session over polling; returns the URL of its requests.
-pub async fn session(app: &Router) -> String {
+pub(crate) async fn session(app: &Router) -> String {
     let open = send(app, "GET", "/socket.io/?EIO=4&transport=polling", "").await;
     let start = open.find("\"sid\":\"").expect("a sid") + 7;
     let sid = &open[start..start + open[start..].find('"').unwrap()];
@@ -35,7 +35,7 @@ pub async fn session(app: &Router) -> String {
 }
 
 /// Connects `client` to `nsp` and waits for the CONNECT answer.
-pub async fn connect(app: &Router, client: &str, nsp: &str) {
+pub(crate) async fn connect(app: &Router, client: &str, nsp: &str) {
     // The main namespace is implied: no name and no comma.
     let prefix = if nsp == "/" {
         "40".to_owned()
