@@ -30,12 +30,15 @@ struct SpanRecord {
     fields: BTreeMap<String, String>,
 }
 
+/// An event's message and the span it was emitted in.
+type EventRecord = (String, Option<u64>);
+
 /// Records every span: its name, target, parent, fields (as recorded later too) and
 /// follows-from links; and, per event message, the span it was emitted in.
 #[derive(Clone, Default)]
 struct Recorder {
     spans: Arc<Mutex<BTreeMap<u64, SpanRecord>>>,
-    events: Arc<Mutex<Vec<(String, Option<u64>)>>>,
+    events: Arc<Mutex<Vec<EventRecord>>>,
 }
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
