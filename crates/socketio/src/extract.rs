@@ -154,7 +154,7 @@ pub struct Auth<T>(pub T);
 impl<T: DeserializeOwned + Send> FromConnectParts for Auth<T> {
     type Rejection = ConnectError;
     async fn from_connect_parts(cx: &ConnectContext) -> Result<Self, ConnectError> {
-        serde_json::from_value(cx.socket.handshake().auth.clone())
+        serde_json::from_value(cx.socket.auth().clone())
             .map(Auth)
             .map_err(|e| ConnectError::new(format!("invalid auth payload: {e}")))
     }
@@ -167,9 +167,7 @@ pub struct TryAuth<T>(pub Result<T, serde_json::Error>);
 impl<T: DeserializeOwned + Send> FromConnectParts for TryAuth<T> {
     type Rejection = Never;
     async fn from_connect_parts(cx: &ConnectContext) -> Result<Self, Never> {
-        Ok(TryAuth(serde_json::from_value(
-            cx.socket.handshake().auth.clone(),
-        )))
+        Ok(TryAuth(serde_json::from_value(cx.socket.auth().clone())))
     }
 }
 

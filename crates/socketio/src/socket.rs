@@ -5,10 +5,10 @@ use std::{
     fmt,
     net::SocketAddr,
     sync::{
-        Arc, Mutex, MutexGuard, PoisonError, RwLock,
+        Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 use http::{HeaderMap, request::Parts};
@@ -58,8 +58,7 @@ pub struct Handshake {
 }
 
 impl Handshake {
-    pub(crate) fn new(parts: &Parts, auth: serde_json::Value) -> Handshake {
-        let now = std::time::SystemTime::now();
+    pub(crate) fn new(parts: &Parts, auth: serde_json::Value, now: SystemTime) -> Handshake {
         let issued = now
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -102,16 +101,83 @@ fn js_date_string(t: std::time::SystemTime) -> String {
     format!("{text} GMT+0000 (Coordinated Universal Time)")
 }
 
-#[derive(Default)]
 /// The handlers of a socket. The lists read on every event are shared snapshots
-/// (copy-on-write): dispatching clones an `Arc`, not a list.
+/// (copy-on-write): dispatching clones an `Arc`, not a list. Sockets usually have a handful of
+/// events, so they live in a vector (less memory per socket than a hash map, and a scan of a
+/// few short names is as fast as hashing one).
+#[derive(Default)]
 struct Listeners {
-    events: HashMap<String, Arc<Vec<Listener>>>,
-    any: Arc<Vec<Listener>>,
+    events: Vec<(Box<str>, CowList<Listener>)>,
+    any: CowList<Listener>,
     any_outgoing: Vec<OutgoingListener>,
-    middleware: Arc<Vec<SocketMiddleware>>,
+    middleware: CowList<SocketMiddleware>,
     disconnecting: Vec<BoxDisconnectHandler>,
     disconnect: Vec<BoxDisconnectHandler>,
+}
+
+impl Listeners {
+    fn event(&self, name: &str) -> Option<&CowList<Listener>> {
+        self.events
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, l)| l)
+    }
+
+    fn event_mut(&mut self, name: &str) -> &mut CowList<Listener> {
+        let i = match self.events.iter().position(|(n, _)| &**n == name) {
+            Some(i) => i,
+            None => {
+                self.events.push((name.into(), CowList::default()));
+                self.events.len() - 1
+            }
+        };
+        &mut self.events[i].1
+    }
+}
+
+/// A copy-on-write list: an empty one allocates nothing, a non-empty one is a single
+/// allocation shared by every snapshot. Changing it (rare: handlers are registered once)
+/// builds a new list.
+struct CowList<T>(Option<Arc<[T]>>);
+
+impl<T> Default for CowList<T> {
+    fn default() -> Self {
+        CowList(None)
+    }
+}
+
+impl<T> Clone for CowList<T> {
+    fn clone(&self) -> Self {
+        CowList(self.0.clone())
+    }
+}
+
+impl<T: Clone> CowList<T> {
+    fn as_slice(&self) -> &[T] {
+        self.0.as_deref().unwrap_or_default()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+
+    fn rebuild(&mut self, f: impl FnOnce(&mut Vec<T>)) {
+        let mut items = self.as_slice().to_vec();
+        f(&mut items);
+        self.0 = (!items.is_empty()).then(|| Arc::from(items));
+    }
+
+    fn push(&mut self, item: T) {
+        self.rebuild(|v| v.push(item));
+    }
+
+    fn insert_first(&mut self, item: T) {
+        self.rebuild(|v| v.insert(0, item));
+    }
+
+    fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        self.rebuild(|v| v.retain(keep));
+    }
 }
 
 #[derive(Clone)]
@@ -138,7 +204,13 @@ pub(crate) struct SocketInner {
     recovered: bool,
     pub(crate) ns: Arc<NsInner>,
     pub(crate) conn: Conn,
-    handshake: Handshake,
+    /// The CONNECT auth payload.
+    auth: serde_json::Value,
+    /// When the socket was created (the handshake's `time` and `issued`).
+    created: SystemTime,
+    /// Built from the connection's request parts on first use: most sockets never ask, and
+    /// it would otherwise hold a second copy of the headers per socket.
+    handshake: OnceLock<Box<Handshake>>,
     connected: AtomicBool,
     /// Set once the socket disconnected or its connection was refused: `join` is a no-op
     /// from then on (Node's `_cleanup`). Before the connection (in middleware) `join` works.
@@ -193,7 +265,6 @@ impl Socket {
         auth: serde_json::Value,
         restored: Option<&crate::adapter::SessionRecord>,
     ) -> Socket {
-        let handshake = Handshake::new(&conn.data().parts, auth);
         let recovery = ns.shared().config.connection_state_recovery.is_some();
         let data = restored.map_or_else(
             || serde_json::Value::Object(serde_json::Map::new()),
@@ -218,7 +289,9 @@ impl Socket {
                 recovered: restored.is_some(),
                 ns,
                 conn,
-                handshake,
+                auth,
+                created: SystemTime::now(),
+                handshake: OnceLock::new(),
                 connected: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 listeners: RwLock::new(Listeners::default()),
@@ -243,7 +316,20 @@ impl Socket {
 
     /// The handshake details.
     pub fn handshake(&self) -> &Handshake {
-        &self.inner.handshake
+        let inner = &*self.inner;
+        inner.handshake.get_or_init(|| {
+            Box::new(Handshake::new(
+                &inner.conn.data().parts,
+                inner.auth.clone(),
+                inner.created,
+            ))
+        })
+    }
+
+    /// The CONNECT auth payload (`{}` when the client sent none), without building the whole
+    /// [`Handshake`].
+    pub(crate) fn auth(&self) -> &serde_json::Value {
+        &self.inner.auth
     }
 
     /// The handshake HTTP request (headers, URI, and the extensions the outer middleware added).
@@ -394,8 +480,7 @@ impl Socket {
 
     fn add_listener<H: EventHandler<T>, T>(&self, event: &str, handler: H, once: bool) {
         let listener = self.new_listener(handler, once);
-        let mut l = self.listeners_mut();
-        Arc::make_mut(l.events.entry(event.to_owned()).or_default()).push(listener);
+        self.listeners_mut().event_mut(event).push(listener);
     }
 
     /// Registers a handler for `event`.
@@ -422,26 +507,26 @@ impl Socket {
     /// Removes every handler of `event`.
     pub fn off(&self, event: impl AsRef<str>) {
         let mut l = self.listeners_mut();
-        l.events.remove(event.as_ref());
+        l.events.retain(|(name, _)| **name != *event.as_ref());
     }
 
     /// Registers a catch-all handler, run for every incoming event before the event's own
     /// handlers (use the [`crate::extract::Event`] extractor for the name).
     pub fn on_any<H: EventHandler<T>, T>(&self, handler: H) {
         let listener = self.new_listener(handler, false);
-        Arc::make_mut(&mut self.listeners_mut().any).push(listener);
+        self.listeners_mut().any.push(listener);
     }
 
     /// Like [`Socket::on_any`], run before the catch-all handlers registered so far.
     pub fn prepend_any<H: EventHandler<T>, T>(&self, handler: H) {
         let listener = self.new_listener(handler, false);
-        Arc::make_mut(&mut self.listeners_mut().any).insert(0, listener);
+        self.listeners_mut().any.insert_first(listener);
     }
 
     /// Removes every catch-all handler.
     pub fn off_any(&self) {
         let mut l = self.listeners_mut();
-        l.any = Arc::default();
+        l.any = CowList::default();
     }
 
     /// Registers a listener of outgoing events: called with the event name for every emit to
@@ -466,7 +551,7 @@ impl Socket {
         middleware: impl Fn(&Socket, &str, &Args) -> Result<(), String> + Send + Sync + 'static,
     ) {
         let mut l = self.listeners_mut();
-        Arc::make_mut(&mut l.middleware).push(Arc::new(middleware));
+        l.middleware.push(Arc::new(middleware));
     }
 
     /// Registers a handler run when the socket starts disconnecting; its rooms are still
@@ -683,7 +768,7 @@ impl Socket {
             (
                 l.middleware.clone(),
                 l.any.clone(),
-                l.events.get(&event).cloned().unwrap_or_default(),
+                l.event(&event).cloned().unwrap_or_default(),
             )
         };
         let cx = EventContext {
@@ -692,12 +777,12 @@ impl Socket {
             args,
             ack_id,
         };
-        for l in any.iter() {
+        for l in any.as_slice() {
             if let Some(fut) = (l.handler)(&cx) {
                 self.run(fut);
             }
         }
-        for m in middleware.iter() {
+        for m in middleware.as_slice() {
             if let Err(e) = m(self, &cx.event, &cx.args) {
                 tracing::debug!(target: "socketio::socket", sid = %self.id(), event = %cx.event, "event refused by middleware: {e}");
                 return;
@@ -707,14 +792,18 @@ impl Socket {
             tracing::trace!(target: "socketio::socket", sid = %self.id(), event = %cx.event, "no handler");
             return;
         }
-        let once: Vec<u64> = listeners.iter().filter(|l| l.once).map(|l| l.id).collect();
-        if !once.is_empty() {
+        if listeners.as_slice().iter().any(|l| l.once) {
+            let once: Vec<u64> = listeners
+                .as_slice()
+                .iter()
+                .filter(|l| l.once)
+                .map(|l| l.id)
+                .collect();
             let mut l = self.listeners_mut();
-            if let Some(v) = l.events.get_mut(&cx.event) {
-                Arc::make_mut(v).retain(|l| !once.contains(&l.id));
-            }
+            l.event_mut(&cx.event).retain(|l| !once.contains(&l.id));
+            l.events.retain(|(_, list)| !list.is_empty());
         }
-        for l in listeners.iter() {
+        for l in listeners.as_slice() {
             if let Some(fut) = (l.handler)(&cx) {
                 self.run(fut);
             }
