@@ -62,7 +62,9 @@ pub(crate) async fn run<H: Handler>(
             Step::Closed => break,
         }
     }
-    finish(&engine, &socket, ws, out).await;
+    // Boxed: the closing steps (a timeout, the WebSocket moved in, the frames left) would
+    // otherwise make every session's task that much larger for its whole life.
+    Box::pin(finish(&engine, &socket, ws, out)).await;
 }
 
 /// Polling mode: wait for the heartbeat deadline, a close, or a completed upgrade.

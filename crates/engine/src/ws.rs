@@ -150,7 +150,9 @@ pub(crate) fn handshake<H: Handler>(
             }
         }
         let _ = ws.flush().await;
-        crate::driver::run(engine, socket, Some(ws)).await;
+        // The session runs in a task of its own, so this one (sized for the upgrade and the
+        // handshake, several KiB) is freed now rather than held for the connection's life.
+        tokio::spawn(crate::driver::run(engine, socket, Some(ws)));
     });
     res
 }
