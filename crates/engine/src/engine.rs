@@ -425,14 +425,32 @@ impl<H: Handler> Inner<H> {
 /// hyper's header values and URI are slices of the connection's read buffer (16 KiB): a
 /// handler keeping them for the life of the session would keep that whole buffer alive.
 fn owned_parts(parts: &Parts) -> Parts {
+    // The header values and the URI are copied into one buffer, which they then share: the
+    // originals are slices of hyper's read buffer, which they would otherwise keep alive.
+    use std::fmt::Write as _;
+    let values: usize = parts.headers.values().map(HeaderValue::len).sum();
+    // Scheme, `://` and authority (absent in origin-form requests), path and query.
+    let uri_len = parts.uri.scheme_str().map_or(0, |s| s.len() + 3)
+        + parts.uri.authority().map_or(0, |a| a.as_str().len())
+        + parts.uri.path_and_query().map_or(1, |p| p.as_str().len());
+    let mut buf = bytes::BytesMut::with_capacity(values + uri_len);
+    for value in parts.headers.values() {
+        buf.extend_from_slice(value.as_bytes());
+    }
+    let _ = write!(buf, "{}", parts.uri);
+    let buf = buf.freeze();
     let mut headers = http::HeaderMap::with_capacity(parts.headers.len());
+    let mut at = 0;
     for (name, value) in &parts.headers {
+        let copy = buf.slice(at..at + value.len());
+        at += value.len();
         let name =
             http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
-        let value = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
-        headers.append(name, value);
+        let mut owned = HeaderValue::from_maybe_shared(copy).unwrap_or_else(|_| value.clone());
+        owned.set_sensitive(value.is_sensitive());
+        headers.append(name, owned);
     }
-    let uri = http::Uri::try_from(parts.uri.to_string()).unwrap_or_else(|_| parts.uri.clone());
+    let uri = http::Uri::from_maybe_shared(buf.slice(at..)).unwrap_or_else(|_| parts.uri.clone());
     let (mut owned, ()) = Request::new(()).into_parts();
     owned.method = parts.method.clone();
     owned.uri = uri;
@@ -446,4 +464,48 @@ pub(crate) fn empty(status: StatusCode) -> EngineResponse {
     let mut res = Response::new(Full::new(Bytes::new()));
     *res.status_mut() = status;
     res
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod owned_parts_tests {
+    use super::*;
+
+    #[test]
+    fn owned_parts_is_an_equal_copy() {
+        let mut req = Request::builder()
+            .method("POST")
+            .uri("http://example.com:8080/socket.io/?EIO=4&transport=polling&x=%20y")
+            .header("cookie", "a=1")
+            .header("cookie", "b=2")
+            .header("x-custom", "v")
+            .header("host", "example.com:8080")
+            .body(())
+            .expect("a valid request");
+        let mut secret = HeaderValue::from_static("Bearer t");
+        secret.set_sensitive(true);
+        req.headers_mut()
+            .insert(http::header::AUTHORIZATION, secret);
+        req.extensions_mut().insert(7u32);
+        let (parts, ()) = req.into_parts();
+
+        let owned = owned_parts(&parts);
+        assert_eq!(owned.method, parts.method);
+        assert_eq!(owned.uri, parts.uri);
+        assert_eq!(owned.uri.to_string(), parts.uri.to_string());
+        assert_eq!(owned.version, parts.version);
+        assert_eq!(owned.headers, parts.headers);
+        let cookies: Vec<_> = owned.headers.get_all("cookie").iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+        assert!(owned.headers["authorization"].is_sensitive());
+        assert!(!owned.headers["x-custom"].is_sensitive());
+        assert_eq!(owned.extensions.get::<u32>(), Some(&7));
+
+        // Origin-form, as servers receive it.
+        let (parts, ()) = Request::get("/socket.io/?EIO=4")
+            .body(())
+            .expect("valid")
+            .into_parts();
+        assert_eq!(owned_parts(&parts).uri, "/socket.io/?EIO=4");
+    }
 }

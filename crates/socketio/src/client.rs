@@ -91,7 +91,6 @@ struct ClientState {
     joined_any: bool,
     /// Set when the engine connection closed.
     closed: Option<DisconnectReason>,
-    timer: Option<tokio::task::AbortHandle>,
 }
 
 impl Client {
@@ -143,7 +142,6 @@ impl Handler for SioHandler {
                 connecting: HashMap::new(),
                 joined_any: false,
                 closed: None,
-                timer: None,
             }),
         }
     }
@@ -153,18 +151,7 @@ impl Handler for SioHandler {
             conn.close(CloseReason::ServerShuttingDown);
             return;
         };
-        let timeout = io.shared.config.connect_timeout;
-        let weak = Arc::downgrade(conn);
-        let timer = tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
-            if let Some(conn) = weak.upgrade()
-                && !conn.data().lock().joined_any
-            {
-                tracing::debug!(target: "socketio::client", sid = %conn.id(), "no namespace joined in time");
-                conn.close(CloseReason::ForcedServerClose);
-            }
-        });
-        conn.data().lock().timer = Some(timer.abort_handle());
+        io.connect_timeouts.add(&io, conn.id());
     }
 
     fn on_message(&self, conn: &Conn, message: Message) {
@@ -190,14 +177,80 @@ impl Handler for SioHandler {
         let sockets: Vec<Socket> = {
             let mut st = conn.data().lock();
             st.closed = Some(reason);
-            if let Some(t) = st.timer.take() {
-                t.abort();
-            }
             st.connecting.clear();
             st.sockets.drain().map(|(_, s)| s).collect()
         };
         for socket in sockets {
             socket.disconnect_with(reason);
+        }
+    }
+}
+
+/// The connect timeout of every connection (Node's `connectTimeout`: a connection that has
+/// joined no namespace in time is closed), without a timer per connection: connections are
+/// queued in arrival order with their deadline, and one task, running only while the queue is
+/// not empty, closes those still without a namespace when their deadline passes.
+#[derive(Default)]
+pub(crate) struct ConnectTimeouts {
+    state: Mutex<TimeoutQueue>,
+}
+
+#[derive(Default)]
+struct TimeoutQueue {
+    /// Deadlines in order: every connection gets the same timeout.
+    queue: VecDeque<(tokio::time::Instant, Sid)>,
+    sweeping: bool,
+}
+
+impl ConnectTimeouts {
+    pub(crate) fn add(&self, io: &Arc<IoInner>, sid: Sid) {
+        let deadline = tokio::time::Instant::now() + io.shared.config.connect_timeout;
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.queue.push_back((deadline, sid));
+        if !st.sweeping {
+            st.sweeping = true;
+            tokio::spawn(sweep(Arc::downgrade(io), deadline));
+        }
+    }
+}
+
+/// Sleeps until the next deadline, closes the connections due by then that joined no
+/// namespace, and stops once the queue is empty.
+async fn sweep(io: Weak<IoInner>, mut next: tokio::time::Instant) {
+    loop {
+        tokio::time::sleep_until(next).await;
+        let Some(io) = io.upgrade() else {
+            return;
+        };
+        let now = tokio::time::Instant::now();
+        let due: Vec<Sid> = {
+            let mut st = io
+                .connect_timeouts
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut due = Vec::new();
+            while st.queue.front().is_some_and(|(d, _)| *d <= now) {
+                if let Some((_, sid)) = st.queue.pop_front() {
+                    due.push(sid);
+                }
+            }
+            match st.queue.front() {
+                Some((d, _)) => next = *d,
+                None => st.sweeping = false,
+            }
+            due
+        };
+        for sid in due {
+            if let Some(conn) = io.engine.get(&sid)
+                && !conn.data().lock().joined_any
+            {
+                tracing::debug!(target: "socketio::client", %sid, "no namespace joined in time");
+                conn.close(CloseReason::ForcedServerClose);
+            }
+        }
+        if next <= now {
+            return;
         }
     }
 }
@@ -443,9 +496,6 @@ fn connected(
             return;
         }
         st.joined_any = true;
-        if let Some(t) = st.timer.take() {
-            t.abort();
-        }
     }
     socket.set_connected(true);
     let mut rooms = vec![crate::adapter::Room::from(socket.id().as_str())];

@@ -39,6 +39,7 @@ pub(crate) struct IoInner {
     dynamic: RwLock<Vec<Arc<DynInner>>>,
     pub(crate) engine: Engine<SioHandler>,
     pub(crate) client_file: crate::client_file::Cache,
+    pub(crate) connect_timeouts: crate::client::ConnectTimeouts,
 }
 
 impl IoInner {
@@ -461,6 +462,7 @@ impl SocketIoBuilder {
                     },
                 ),
                 client_file: crate::client_file::Cache::default(),
+                connect_timeouts: crate::client::ConnectTimeouts::default(),
             }
         });
         SocketIo { inner }

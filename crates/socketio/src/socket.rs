@@ -168,11 +168,14 @@ impl<T: Clone> CowList<T> {
     }
 
     fn push(&mut self, item: T) {
-        self.rebuild(|v| v.push(item));
+        // One allocation: the iterator knows its exact length.
+        let old = self.as_slice().iter().cloned();
+        self.0 = Some(old.chain(std::iter::once(item)).collect());
     }
 
     fn insert_first(&mut self, item: T) {
-        self.rebuild(|v| v.insert(0, item));
+        let old = self.as_slice().iter().cloned();
+        self.0 = Some(std::iter::once(item).chain(old).collect());
     }
 
     fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
