@@ -147,20 +147,52 @@ fn ws_step<H: Handler>(
     sleep: Pin<&mut Sleep>,
     cx: &mut Context<'_>,
 ) -> Poll<Step> {
+    // Every wake-up of a WebSocket session (queued frames, close) goes through `writer`.
     socket.writer.register(cx.waker());
-    socket.driver.register(cx.waker());
     if socket.lock().close.is_some() || heartbeat(socket, sleep, cx) {
         return Poll::Ready(Step::Closed);
     }
 
     // Write.
-    if let Err(e) = write_some(socket, ws, out, cx) {
-        tracing::debug!(target: "engineio::transport", sid = %socket.id(), error = %e, "WebSocket write failed");
-        socket.abort(CloseReason::TransportError);
+    if !write_or_close(socket, ws, out, cx) {
         return Poll::Ready(Step::Closed);
     }
 
-    // Read.
+    // Read, then write what the packets read produced.
+    socket.lock().driver_reading = true;
+    let step = read_some(engine, socket, ws, cx);
+    socket.lock().driver_reading = false;
+    if step.is_pending() && !write_or_close(socket, ws, out, cx) {
+        return Poll::Ready(Step::Closed);
+    }
+    step
+}
+
+/// Writes what is queued; on a failure, aborts the session and returns `false`.
+fn write_or_close<D>(
+    socket: &crate::Socket<D>,
+    ws: &mut WsStream,
+    out: &mut Outgoing,
+    cx: &mut Context<'_>,
+) -> bool {
+    match write_some(socket, ws, out, cx) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(target: "engineio::transport", sid = %socket.id(), error = %e, "WebSocket write failed");
+            socket.abort(CloseReason::TransportError);
+            false
+        }
+    }
+}
+
+/// Reads and handles incoming messages: `Pending` once there are none (or the budget is used
+/// up), `Ready(Closed)` when the session ends.
+fn read_some<H: Handler>(
+    engine: &Inner<H>,
+    socket: &SocketRef<H>,
+    ws: &mut WsStream,
+    cx: &mut Context<'_>,
+) -> Poll<Step> {
     for _ in 0..READS_PER_WAKE {
         match Pin::new(&mut *ws).poll_next(cx) {
             Poll::Pending => return Poll::Pending,

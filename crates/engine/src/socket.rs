@@ -157,6 +157,10 @@ pub(crate) struct State {
     pub(crate) post_active: bool,
     pub(crate) close: Option<Closing>,
     pub(crate) heartbeat: Heartbeat,
+    /// The WebSocket driver is handling incoming packets and writes the queue when it is
+    /// done: frames queued meanwhile (typically by the handlers it runs, answering those
+    /// packets) need no wake-up, which would only poll the driver once more for nothing.
+    pub(crate) driver_reading: bool,
 }
 
 impl fmt::Debug for State {
@@ -292,6 +296,7 @@ impl<D> Socket<D> {
                     deadline,
                     awaiting_pong: false,
                 },
+                driver_reading: false,
             }),
             config,
             writer: AtomicWaker::new(),
@@ -366,6 +371,9 @@ impl<D> Socket<D> {
             st.queued_frames += frames.len();
             st.queued_bytes += bytes;
             st.outbox.extend(frames.iter().cloned());
+            if st.driver_reading {
+                return Ok(());
+            }
         }
         self.writer.wake();
         Ok(())
@@ -388,6 +396,9 @@ impl<D> Socket<D> {
             st.queued_frames += frames.len();
             st.queued_bytes += frames.iter().map(Frame::len).sum::<usize>();
             st.outbox.extend(frames.iter().cloned());
+            if st.driver_reading {
+                return Ok(());
+            }
         }
         self.writer.wake();
         Ok(())
@@ -435,7 +446,10 @@ impl<D> Socket<D> {
         st.heartbeat.deadline =
             Instant::now() + self.config.ping_interval + self.config.ping_timeout;
         st.push_unbounded(Frame::control(PacketType::Pong, data));
+        let reading = st.driver_reading;
         drop(st);
-        self.writer.wake();
+        if !reading {
+            self.writer.wake();
+        }
     }
 }
