@@ -179,10 +179,17 @@ async fn hold(mut ws: Ws, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// At most this many storms per run: every connection leaves a TIME_WAIT entry behind.
+const MAX_STORMS: usize = 20;
+
 /// Connection storm: connects `clients` sockets as fast as possible, then reads the server's
-/// memory per idle connected socket.
+/// memory per idle connected socket. Then, until `duration` has passed (at most
+/// [`MAX_STORMS`] storms in all), closes them and storms again: the rate, the latencies and the
+/// server's CPU count the connecting phases of every storm, which makes them steadier than one
+/// storm of a few tens of milliseconds.
 pub(crate) async fn connect(opts: &Opts) -> Result<Value, Error> {
     let pid = opts.server_pid.as_deref();
+    let started = Instant::now();
     let rss_before = pid.and_then(rss_bytes);
     let cpu = Cpu::start(opts);
     let (sockets, failures, elapsed, hist) = connect_ws_all(opts, no_setup).await;
@@ -196,19 +203,51 @@ pub(crate) async fn connect(opts: &Opts) -> Result<Value, Error> {
     }
     sleep(opts.settle).await;
     let rss_after = pid.and_then(rss_bytes);
+    let _ = stop_tx.send(true);
+    let _ = timeout(Duration::from_secs(5), async {
+        while holders.join_next().await.is_some() {}
+    })
+    .await;
+
+    let (mut total, mut total_failures, mut total_time) = (connected, failures, elapsed);
+    let mut total_cpu = server_cpu;
+    let mut storms = 1;
+    while storms < MAX_STORMS && started.elapsed() < opts.duration {
+        // Let the server finish closing the previous storm's sessions.
+        sleep(Duration::from_millis(200)).await;
+        let before = pid.and_then(cpu_seconds);
+        let (sockets, failures, elapsed, storm_hist) = connect_ws_all(opts, no_setup).await;
+        let after = pid.and_then(cpu_seconds);
+        total += sockets.len();
+        total_failures += failures;
+        total_time += elapsed;
+        total_cpu = match (total_cpu, before, after) {
+            (Some(t), Some(a), Some(b)) => Some(t + (b - a)),
+            _ => None,
+        };
+        hist.merge(&storm_hist);
+        storms += 1;
+        drop(sockets);
+    }
+
+    out.insert("storms".into(), json!(storms));
     out.insert("connected".into(), json!(connected));
-    out.insert("failures".into(), json!(failures));
-    out.insert("elapsed_s".into(), json!(round(elapsed.as_secs_f64(), 3)));
+    out.insert("failures".into(), json!(total_failures));
+    out.insert(
+        "elapsed_s".into(),
+        json!(round(total_time.as_secs_f64(), 3)),
+    );
     out.insert(
         "conn_per_s".into(),
-        json!(round(connected as f64 / elapsed.as_secs_f64().max(1e-9), 1)),
+        json!(round(total as f64 / total_time.as_secs_f64().max(1e-9), 1)),
     );
     out.insert("connect_p50_us".into(), json!(hist.quantile(0.5)));
     out.insert("connect_p99_us".into(), json!(hist.quantile(0.99)));
-    if let Some(cpu) = server_cpu.filter(|c| *c > 0.0) {
+    if let Some(cpu) = total_cpu.filter(|c| *c > 0.0) {
+        out.insert("server_cpu_s".into(), json!(round(cpu, 2)));
         out.insert(
             "conn_per_server_cpu_s".into(),
-            json!(round(connected as f64 / cpu, 1)),
+            json!(round(total as f64 / cpu, 1)),
         );
     }
     if let (Some(before), Some(after)) = (rss_before, rss_after) {
@@ -221,11 +260,6 @@ pub(crate) async fn connect(opts: &Opts) -> Result<Value, Error> {
             );
         }
     }
-    let _ = stop_tx.send(true);
-    let _ = timeout(Duration::from_secs(5), async {
-        while holders.join_next().await.is_some() {}
-    })
-    .await;
     Ok(Value::Object(out))
 }
 
