@@ -149,23 +149,36 @@ fn ws_step<H: Handler>(
 ) -> Poll<Step> {
     // Every wake-up of a WebSocket session (queued frames, close) goes through `writer`.
     socket.writer.register(cx.waker());
-    if socket.lock().close.is_some() || heartbeat(socket, sleep, cx) {
-        return Poll::Ready(Step::Closed);
+    {
+        let mut st = socket.lock();
+        if st.close.is_some() {
+            return Poll::Ready(Step::Closed);
+        }
+        // Set for the whole step: frames queued meanwhile are written before it yields.
+        st.driver_reading = true;
     }
-
-    // Write.
-    if !write_or_close(socket, ws, out, cx) {
-        return Poll::Ready(Step::Closed);
-    }
-
-    // Read, then write what the packets read produced.
-    socket.lock().driver_reading = true;
-    let step = read_some(engine, socket, ws, cx);
+    let step = io_step(engine, socket, ws, out, sleep, cx);
     socket.lock().driver_reading = false;
-    if step.is_pending() && !write_or_close(socket, ws, out, cx) {
+    match step {
+        // Write what the packets read produced.
+        Poll::Pending if !write_or_close(socket, ws, out, cx) => Poll::Ready(Step::Closed),
+        step => step,
+    }
+}
+
+/// The heartbeat, a write, then reads (see [`ws_step`]).
+fn io_step<H: Handler>(
+    engine: &Inner<H>,
+    socket: &SocketRef<H>,
+    ws: &mut WsStream,
+    out: &mut Outgoing,
+    sleep: Pin<&mut Sleep>,
+    cx: &mut Context<'_>,
+) -> Poll<Step> {
+    if heartbeat(socket, sleep, cx) || !write_or_close(socket, ws, out, cx) {
         return Poll::Ready(Step::Closed);
     }
-    step
+    read_some(engine, socket, ws, cx)
 }
 
 /// Writes what is queued; on a failure, aborts the session and returns `false`.
