@@ -15,6 +15,9 @@
 #   SERVERS="bare ours node"    add "socketioxide" (or set BENCH_SOCKETIOXIDE=1) to build the
 #                           socketioxide crate from crates.io in a scratch project outside the repo
 #   ROOMS=10                rooms for room_bcast
+#   RUNTIME=multi-thread    tokio runtime of bare and ours: multi-thread (#[tokio::main]'s
+#                           default) or current-thread (one FIFO run queue: even service
+#                           per socket, less throughput; see docs/performance.md)
 #   SERVER_CPU=0 LOADGEN_CPU=1  cores for taskset
 #   OUT=target/bench        where the raw JSON lines and the table go
 #
@@ -34,6 +37,12 @@ ROOMS=${ROOMS:-10}
 SERVER_CPU=${SERVER_CPU:-0}
 LOADGEN_CPU=${LOADGEN_CPU:-1}
 OUT=${OUT:-target/bench}
+RUNTIME=${RUNTIME:-multi-thread}
+case $RUNTIME in
+  multi-thread) RT_ARGS=() ;;
+  current-thread) RT_ARGS=(--current-thread) ;;
+  *) echo "bench: RUNTIME must be multi-thread or current-thread" >&2; exit 2 ;;
+esac
 # Below the ephemeral range (32768-60999), so no client socket of an earlier run holds it.
 PORT=${PORT:-21100}
 if [[ ${BENCH_SOCKETIOXIDE:-0} == 1 && " $SERVERS " != *" socketioxide "* ]]; then
@@ -133,8 +142,8 @@ SERVER_PID=""
 start_server() { # name port
   local name=$1 port=$2
   case $name in
-    bare) taskset -c "$SERVER_CPU" "$BIN/bare-ws" "$port" 2>>"$OUT/servers.log" & ;;
-    ours) taskset -c "$SERVER_CPU" "$BIN/bench-server" "$port" 2>>"$OUT/servers.log" & ;;
+    bare) taskset -c "$SERVER_CPU" "$BIN/bare-ws" "$port" "${RT_ARGS[@]}" 2>>"$OUT/servers.log" & ;;
+    ours) taskset -c "$SERVER_CPU" "$BIN/bench-server" "$port" "${RT_ARGS[@]}" 2>>"$OUT/servers.log" & ;;
     node) taskset -c "$SERVER_CPU" node benches/node/server.mjs "$port" 2>>"$OUT/servers.log" & ;;
     socketioxide) taskset -c "$SERVER_CPU" "$SIOXIDE_BIN" "$port" 2>>"$OUT/servers.log" & ;;
     *) log "unknown server $name"; return 1 ;;
@@ -198,7 +207,7 @@ ELAPSED=$(($(date +%s) - START))
 SERVER_LIST=$(echo $SERVERS | tr ' ' ',')
 TABLE=$OUT/table-$(basename "$RESULTS" .jsonl).md
 {
-  echo "Command: \`REPEAT=$REPEAT DURATION=$DURATION CLIENTS=$CLIENTS BCAST_CLIENTS=\"$BCAST_CLIENTS\" SCENARIOS=\"$SCENARIOS\" SERVERS=\"$SERVERS\" scripts/bench.sh\`"
+  echo "Command: \`REPEAT=$REPEAT DURATION=$DURATION CLIENTS=$CLIENTS BCAST_CLIENTS=\"$BCAST_CLIENTS\" SCENARIOS=\"$SCENARIOS\" SERVERS=\"$SERVERS\" RUNTIME=$RUNTIME scripts/bench.sh\`"
   echo
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load average before the run: $LOAD_BEFORE; server on CPU $SERVER_CPU, load generator on CPU $LOADGEN_CPU; $(date -u +%Y-%m-%dT%H:%MZ); ${ELAPSED} s."
   echo

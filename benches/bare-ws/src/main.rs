@@ -189,12 +189,25 @@ async fn connection(hub: Arc<Hub>, stream: TcpStream) {
     writer.abort();
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
+/// `bare-ws PORT [--current-thread]`, runtimes as in `bench-server`.
+fn main() -> std::io::Result<()> {
+    let runtime = if std::env::args().any(|a| a == "--current-thread") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+    };
+    runtime.block_on(serve())
+}
+
+async fn serve() -> std::io::Result<()> {
     let port: u16 = match std::env::args().nth(1).map(|p| p.parse()) {
         Some(Ok(port)) => port,
         _ => {
-            eprintln!("usage: bare-ws PORT");
+            eprintln!("usage: bare-ws PORT [--current-thread]");
             std::process::exit(2);
         }
     };

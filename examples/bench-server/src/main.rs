@@ -35,7 +35,9 @@ fn socketio() -> SocketIo {
         );
         socket.on(
             "room_bcast",
-            |socket: Socket, Data((room, data)): Data<(String, serde_json::Value)>| async move {
+            // The data is passed through as raw JSON text, never parsed into a tree.
+            |socket: Socket,
+             Data((room, data)): Data<(String, Box<serde_json::value::RawValue>)>| async move {
                 socket.io().to(room).emit("msg", &data).ok();
             },
         );
@@ -43,14 +45,29 @@ fn socketio() -> SocketIo {
     io
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
+/// `bench-server PORT [--current-thread]`: tokio's multi-thread runtime by default (what
+/// `#[tokio::main]` gives); `--current-thread` runs everything on one thread, whose FIFO run
+/// queue serves every socket evenly (see the fairness notes in docs/performance.md).
+fn main() -> std::io::Result<()> {
+    let runtime = if std::env::args().any(|a| a == "--current-thread") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+    };
+    runtime.block_on(serve())
+}
+
+async fn serve() -> std::io::Result<()> {
     use axum::serve::ListenerExt;
 
     let port: u16 = match std::env::args().nth(1).map(|p| p.parse()) {
         Some(Ok(port)) => port,
         _ => {
-            eprintln!("usage: bench-server PORT");
+            eprintln!("usage: bench-server PORT [--current-thread]");
             std::process::exit(2);
         }
     };
