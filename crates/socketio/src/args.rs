@@ -1049,8 +1049,9 @@ enum Repr {
     Json {
         /// The text of the packet's data array (including the event name, if any).
         text: ByteString,
-        /// The byte range of each argument in `text`.
-        spans: Vec<Span>,
+        /// The byte range of each argument in `text` (inline up to four: no allocation for
+        /// the usual argument counts, and a clone is a copy).
+        spans: Spans,
         /// The binary attachments that placeholders in the arguments refer to.
         attachments: Vec<Bytes>,
     },
@@ -1058,6 +1059,9 @@ enum Repr {
     #[cfg_attr(not(feature = "msgpack"), allow(dead_code))]
     Msgpack(Vec<Value>),
 }
+
+/// The spans of a packet's arguments.
+type Spans = smallvec::SmallVec<[Span; 4]>;
 
 /// A byte range of the data text holding one JSON value.
 #[derive(Clone, Copy, Debug)]
@@ -1085,7 +1089,7 @@ impl Args {
     pub(crate) fn from_event_json(
         data: ByteString,
         attachments: Vec<Bytes>,
-    ) -> Result<(String, Self), ArgsError> {
+    ) -> Result<(ByteString, Self), ArgsError> {
         let mut spans = split_array(&data)?;
         if spans.is_empty() {
             return Err(ArgsError::InvalidEventName);
@@ -1316,7 +1320,7 @@ impl Args {
     #[must_use]
     pub fn from_values(values: Vec<serde_json::Value>) -> Self {
         let mut text = String::from("[");
-        let mut spans = Vec::with_capacity(values.len());
+        let mut spans = Spans::with_capacity(values.len());
         for (index, value) in values.iter().enumerate() {
             if index > 0 {
                 text.push(',');
@@ -1402,7 +1406,7 @@ fn span_text(text: &str, span: Span) -> Result<&str, ArgsError> {
 }
 
 /// Validates `text` as a JSON array and returns the byte range of each of its elements.
-fn split_array(text: &str) -> Result<Vec<Span>, ArgsError> {
+fn split_array(text: &str) -> Result<Spans, ArgsError> {
     /// Collects the spans of the elements of an array.
     struct SpansVisitor<'t> {
         /// The whole text, to compute offsets from.
@@ -1410,15 +1414,15 @@ fn split_array(text: &str) -> Result<Vec<Span>, ArgsError> {
     }
 
     impl<'de> Visitor<'de> for SpansVisitor<'_> {
-        type Value = Vec<Span>;
+        type Value = Spans;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a JSON array")
         }
 
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Span>, A::Error> {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Spans, A::Error> {
             let base = self.base.as_ptr().addr();
-            let mut spans = Vec::new();
+            let mut spans = Spans::new();
             while let Some(raw) = seq.next_element::<&'de RawValue>()? {
                 let raw = raw.get();
                 let start = raw.as_ptr().addr().wrapping_sub(base);
@@ -1441,13 +1445,28 @@ fn split_array(text: &str) -> Result<Vec<Span>, ArgsError> {
 
 /// The event name at `span` of the JSON data `text`: a string, or a number (converted like
 /// JavaScript's `String(n)`).
-fn json_event_name(text: &str, span: Span) -> Result<String, ArgsError> {
+/// The event name: a slice of the packet's text when the JSON string has no escapes (the
+/// usual case: no allocation), else the decoded string; a number is named as JavaScript's
+/// `String(n)` would.
+fn json_event_name(text: &ByteString, span: Span) -> Result<ByteString, ArgsError> {
     let raw = span_text(text, span).map_err(|_| ArgsError::InvalidEventName)?;
     match raw.as_bytes().first() {
-        Some(b'"') => serde_json::from_str(raw).map_err(|_| ArgsError::InvalidEventName),
+        Some(b'"') => {
+            let inner = raw
+                .get(1..raw.len().saturating_sub(1))
+                .filter(|_| raw.len() >= 2 && raw.ends_with('"'));
+            match inner {
+                // Validated JSON already (the array was split by serde_json): without a
+                // backslash, the string's content is the text between the quotes.
+                Some(inner) if !inner.contains('\\') => Ok(text.slice_ref(inner)),
+                _ => serde_json::from_str::<String>(raw)
+                    .map(ByteString::from)
+                    .map_err(|_| ArgsError::InvalidEventName),
+            }
+        }
         Some(b'-' | b'0'..=b'9') => raw
             .parse::<f64>()
-            .map(js_number_string)
+            .map(|n| ByteString::from(js_number_string(n)))
             .map_err(|_| ArgsError::InvalidEventName),
         _ => Err(ArgsError::InvalidEventName),
     }
@@ -2639,7 +2658,7 @@ mod tests {
         (String::from_utf8(out).unwrap(), attachments)
     }
 
-    fn received(text: &str, attachments: Vec<Bytes>) -> (String, Args) {
+    fn received(text: &str, attachments: Vec<Bytes>) -> (ByteString, Args) {
         Args::from_event_json(ByteString::from(text.to_owned()), attachments).unwrap()
     }
 
@@ -2848,6 +2867,7 @@ mod tests {
 
         assert_eq!(&*received(r#"["a\"b\u00e9"]"#, vec![]).0, "a\"bé");
         assert_eq!(&*received(r#"[""]"#, vec![]).0, "");
+        assert_eq!(&*received(r#"["a\\b\/c"]"#, vec![]).0, "a\\b/c");
         assert_eq!(&*received("[1]", vec![]).0, "1");
         assert_eq!(&*received("[1.0]", vec![]).0, "1");
         assert_eq!(&*received("[-1.5]", vec![]).0, "-1.5");

@@ -46,7 +46,7 @@ pub(crate) enum Incoming {
     },
     Event {
         nsp: Str,
-        event: String,
+        event: Str,
         args: Args,
         id: Option<u64>,
     },
@@ -350,7 +350,7 @@ fn incoming_msgpack(
             let (event, args) = Args::from_msgpack_event(data)?;
             Incoming::Event {
                 nsp,
-                event,
+                event: event.into(),
                 args,
                 id: p.id,
             }

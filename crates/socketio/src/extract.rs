@@ -35,7 +35,7 @@ impl ConnectContext {
 #[derive(Debug)]
 pub struct EventContext {
     pub(crate) socket: Socket,
-    pub(crate) event: String,
+    pub(crate) event: tower_socketio_protocol::Str,
     pub(crate) args: Args,
     pub(crate) ack_id: Option<u64>,
 }
@@ -212,7 +212,7 @@ pub struct Event(pub String);
 impl FromEventParts for Event {
     type Rejection = Never;
     fn from_event_parts(cx: &EventContext) -> Result<Self, Never> {
-        Ok(Event(cx.event.clone()))
+        Ok(Event(cx.event.to_string()))
     }
 }
 

@@ -761,7 +761,12 @@ impl Socket {
     // Incoming
 
     /// Dispatches an incoming event to the middleware, catch-all and event handlers.
-    pub(crate) fn on_event(&self, event: String, args: Args, ack_id: Option<u64>) {
+    pub(crate) fn on_event(
+        &self,
+        event: tower_socketio_protocol::Str,
+        args: Args,
+        ack_id: Option<u64>,
+    ) {
         let (middleware, any, listeners) = {
             let l = self
                 .inner
