@@ -139,6 +139,11 @@ struct Outgoing {
 }
 
 /// WebSocket mode: write what is queued, read what arrives, keep the heartbeat.
+///
+/// Two lock round trips per poll: one to check for a close, mark the driver as reading and
+/// take the queued frames; one, after reading, to clear the mark and take what the packets
+/// read produced. Frames queued in between wake nobody (the second round trip collects
+/// them); frames queued after it wake the driver.
 fn ws_step<H: Handler>(
     engine: &Inner<H>,
     socket: &SocketRef<H>,
@@ -154,11 +159,19 @@ fn ws_step<H: Handler>(
         if st.close.is_some() {
             return Poll::Ready(Step::Closed);
         }
-        // Set for the whole step: frames queued meanwhile are written before it yields.
         st.driver_reading = true;
+        out.refill(&mut st);
     }
-    let step = io_step(engine, socket, ws, out, sleep, cx);
-    socket.lock().driver_reading = false;
+    let step = if heartbeat(socket, sleep, cx) || !write_or_close(socket, ws, out, cx) {
+        Poll::Ready(Step::Closed)
+    } else {
+        read_some(engine, socket, ws, cx)
+    };
+    {
+        let mut st = socket.lock();
+        st.driver_reading = false;
+        out.refill(&mut st);
+    }
     match step {
         // Write what the packets read produced.
         Poll::Pending if !write_or_close(socket, ws, out, cx) => Poll::Ready(Step::Closed),
@@ -166,22 +179,24 @@ fn ws_step<H: Handler>(
     }
 }
 
-/// The heartbeat, a write, then reads (see [`ws_step`]).
-fn io_step<H: Handler>(
-    engine: &Inner<H>,
-    socket: &SocketRef<H>,
-    ws: &mut WsStream,
-    out: &mut Outgoing,
-    sleep: Pin<&mut Sleep>,
-    cx: &mut Context<'_>,
-) -> Poll<Step> {
-    if heartbeat(socket, sleep, cx) || !write_or_close(socket, ws, out, cx) {
-        return Poll::Ready(Step::Closed);
+impl Outgoing {
+    /// Under the session lock: accounts for the frames written since the last refill and,
+    /// once the current batch is written, takes the queued frames as the next one.
+    fn refill(&mut self, st: &mut crate::socket::State) {
+        if !self.frames.is_empty() {
+            return;
+        }
+        st.queued_frames = st.queued_frames.saturating_sub(self.count);
+        st.queued_bytes = st.queued_bytes.saturating_sub(self.bytes);
+        self.count = 0;
+        self.bytes = 0;
+        if !st.outbox.is_empty() {
+            std::mem::swap(&mut self.frames, &mut st.outbox);
+        }
     }
-    read_some(engine, socket, ws, cx)
 }
 
-/// Writes what is queued; on a failure, aborts the session and returns `false`.
+/// Writes the current batch; on a failure, aborts the session and returns `false`.
 fn write_or_close<D>(
     socket: &crate::Socket<D>,
     ws: &mut WsStream,
@@ -250,33 +265,21 @@ fn read_some<H: Handler>(
     Poll::Pending
 }
 
-/// Moves queued frames into the WebSocket as far as it accepts them, then flushes.
+/// Moves the current batch into the WebSocket as far as it accepts it, then flushes.
 fn write_some<D>(
     socket: &crate::Socket<D>,
     ws: &mut WsStream,
     out: &mut Outgoing,
     cx: &mut Context<'_>,
 ) -> Result<(), tungstenite::Error> {
-    loop {
-        if out.frames.is_empty() {
-            let mut st = socket.lock();
-            // Account for the batch written since the last refill.
-            st.queued_frames = st.queued_frames.saturating_sub(out.count);
-            st.queued_bytes = st.queued_bytes.saturating_sub(out.bytes);
-            out.count = 0;
-            out.bytes = 0;
-            if st.outbox.is_empty() {
-                break;
-            }
-            std::mem::swap(&mut out.frames, &mut st.outbox);
-        }
+    while !out.frames.is_empty() {
         match Pin::new(&mut *ws).poll_ready(cx) {
             Poll::Ready(Ok(())) => {}
             Poll::Ready(Err(e)) => return Err(e),
-            Poll::Pending => return Ok(()),
+            Poll::Pending => break,
         }
         let Some(frame) = out.frames.pop_front() else {
-            continue;
+            break;
         };
         out.count += 1;
         out.bytes += frame.len();
