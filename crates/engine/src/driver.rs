@@ -140,10 +140,11 @@ struct Outgoing {
 
 /// WebSocket mode: write what is queued, read what arrives, keep the heartbeat.
 ///
-/// Two lock round trips per poll: one to check for a close, mark the driver as reading and
-/// take the queued frames; one, after reading, to clear the mark and take what the packets
-/// read produced. Frames queued in between wake nobody (the second round trip collects
-/// them); frames queued after it wake the driver.
+/// Two lock round trips per poll (three when the last one wrote something): one to check
+/// for a close, mark the driver as reading and take the queued frames; one, after reading, to
+/// clear the mark and take what the packets read produced; one to account for what that
+/// wrote. Frames queued in between wake nobody (the second round trip collects them); frames
+/// queued after it wake the driver.
 fn ws_step<H: Handler>(
     engine: &Inner<H>,
     socket: &SocketRef<H>,
@@ -172,11 +173,20 @@ fn ws_step<H: Handler>(
         st.driver_reading = false;
         out.refill(&mut st);
     }
-    match step {
-        // Write what the packets read produced.
-        Poll::Pending if !write_or_close(socket, ws, out, cx) => Poll::Ready(Step::Closed),
-        step => step,
+    if step.is_ready() {
+        return step;
     }
+    // Write what the packets read produced.
+    if !write_or_close(socket, ws, out, cx) {
+        return Poll::Ready(Step::Closed);
+    }
+    if out.frames.is_empty() && out.count > 0 {
+        // Everything taken is written: say so now, so that the queue reads as empty (a
+        // volatile emit is only sent to an idle transport). Frames queued since the last
+        // round trip woke the driver already; they are taken here and written next poll.
+        out.refill(&mut socket.lock());
+    }
+    Poll::Pending
 }
 
 impl Outgoing {
