@@ -116,8 +116,7 @@ fn heartbeat<D>(socket: &Arc<Socket<D>>, mut sleep: Pin<&mut Sleep>, cx: &mut Co
             hb.deadline = from + socket.config.ping_timeout;
             let d = hb.deadline;
             st.push_unbounded(Frame::control(PacketType::Ping, ""));
-            drop(st);
-            socket.writer.wake();
+            socket.wake_writer_after(st);
             sleep.as_mut().reset(d);
             continue;
         }

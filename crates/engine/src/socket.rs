@@ -183,6 +183,13 @@ impl State {
         self.outbox.push_back(frame);
     }
 
+    /// Queues frames whose bounds the caller checked.
+    fn enqueue(&mut self, frames: &[Frame]) {
+        for frame in frames {
+            self.push_unbounded(frame.clone());
+        }
+    }
+
     /// Starts closing; returns whether this call started it.
     pub(crate) fn start_close(&mut self, reason: CloseReason, mode: CloseMode) -> bool {
         if self.close.is_some() {
@@ -368,14 +375,9 @@ impl<D> Socket<D> {
                 self.wake_all();
                 return Err(SendError::Full);
             }
-            st.queued_frames += frames.len();
-            st.queued_bytes += bytes;
-            st.outbox.extend(frames.iter().cloned());
-            if st.driver_reading {
-                return Ok(());
-            }
+            st.enqueue(frames);
+            self.wake_writer_after(st);
         }
-        self.writer.wake();
         Ok(())
     }
 
@@ -393,14 +395,9 @@ impl<D> Socket<D> {
             if !ready {
                 return Err(SendError::Dropped);
             }
-            st.queued_frames += frames.len();
-            st.queued_bytes += frames.iter().map(Frame::len).sum::<usize>();
-            st.outbox.extend(frames.iter().cloned());
-            if st.driver_reading {
-                return Ok(());
-            }
+            st.enqueue(frames);
+            self.wake_writer_after(st);
         }
-        self.writer.wake();
         Ok(())
     }
 
@@ -421,6 +418,17 @@ impl<D> Socket<D> {
     /// Closes the session at once, dropping what is queued.
     pub(crate) fn abort(&self, reason: CloseReason) {
         self.start_close(reason, CloseMode::Abort(PollReply::Close));
+    }
+
+    /// Releases the lock after frames were queued, and wakes the writer to send them, unless
+    /// the WebSocket driver is reading: it writes the queue before it yields, so a wake-up
+    /// would only poll it once more for nothing.
+    pub(crate) fn wake_writer_after(&self, st: MutexGuard<'_, State>) {
+        let reading = st.driver_reading;
+        drop(st);
+        if !reading {
+            self.writer.wake();
+        }
     }
 
     pub(crate) fn wake_all(&self) {
@@ -446,10 +454,6 @@ impl<D> Socket<D> {
         st.heartbeat.deadline =
             Instant::now() + self.config.ping_interval + self.config.ping_timeout;
         st.push_unbounded(Frame::control(PacketType::Pong, data));
-        let reading = st.driver_reading;
-        drop(st);
-        if !reading {
-            self.writer.wake();
-        }
+        self.wake_writer_after(st);
     }
 }
