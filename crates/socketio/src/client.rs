@@ -216,31 +216,32 @@ impl ConnectTimeouts {
 
 /// Sleeps until the next deadline, closes the connections due by then that joined no
 /// namespace, and stops once the queue is empty.
-async fn sweep(io: Weak<IoInner>, mut next: tokio::time::Instant) {
-    loop {
-        tokio::time::sleep_until(next).await;
+async fn sweep(io: Weak<IoInner>, first: tokio::time::Instant) {
+    let mut next = Some(first);
+    while let Some(deadline) = next {
+        tokio::time::sleep_until(deadline).await;
         let Some(io) = io.upgrade() else {
             return;
         };
         let now = tokio::time::Instant::now();
-        let due: Vec<Sid> = {
+        let mut due = Vec::new();
+        {
             let mut st = io
                 .connect_timeouts
                 .state
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let mut due = Vec::new();
-            while st.queue.front().is_some_and(|(d, _)| *d <= now) {
-                if let Some((_, sid)) = st.queue.pop_front() {
-                    due.push(sid);
+            while let Some(&(deadline, sid)) = st.queue.front() {
+                if deadline > now {
+                    break;
                 }
+                st.queue.pop_front();
+                due.push(sid);
             }
-            match st.queue.front() {
-                Some((d, _)) => next = *d,
-                None => st.sweeping = false,
-            }
-            due
-        };
+            next = st.queue.front().map(|&(deadline, _)| deadline);
+            // Decided under the lock, so an `add` after this spawns a new sweeper.
+            st.sweeping = next.is_some();
+        }
         for sid in due {
             if let Some(conn) = io.engine.get(&sid)
                 && !conn.data().lock().joined_any
@@ -248,9 +249,6 @@ async fn sweep(io: Weak<IoInner>, mut next: tokio::time::Instant) {
                 tracing::debug!(target: "socketio::client", %sid, "no namespace joined in time");
                 conn.close(CloseReason::ForcedServerClose);
             }
-        }
-        if next <= now {
-            return;
         }
     }
 }

@@ -161,12 +161,6 @@ impl<T: Clone> CowList<T> {
         self.as_slice().is_empty()
     }
 
-    fn rebuild(&mut self, f: impl FnOnce(&mut Vec<T>)) {
-        let mut items = self.as_slice().to_vec();
-        f(&mut items);
-        self.0 = (!items.is_empty()).then(|| Arc::from(items));
-    }
-
     fn push(&mut self, item: T) {
         // One allocation: the iterator knows its exact length.
         let old = self.as_slice().iter().cloned();
@@ -179,7 +173,9 @@ impl<T: Clone> CowList<T> {
     }
 
     fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
-        self.rebuild(|v| v.retain(keep));
+        let mut items = self.as_slice().to_vec();
+        items.retain(keep);
+        self.0 = (!items.is_empty()).then(|| Arc::from(items));
     }
 }
 
