@@ -67,6 +67,36 @@ impl fmt::Display for InvalidSid {
 
 impl std::error::Error for InvalidSid {}
 
+/// As its text.
+impl serde::Serialize for Sid {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// From its text (20 characters of base64url); anything else is an error.
+impl<'de> serde::Deserialize<'de> for Sid {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Sid;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a 20-character base64url id")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Sid, E> {
+                v.parse()
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Sid, E> {
+                let text = std::str::from_utf8(v)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Bytes(v), &self))?;
+                self.visit_str(text)
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
 impl FromStr for Sid {
     type Err = InvalidSid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

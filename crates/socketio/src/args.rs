@@ -1056,7 +1056,6 @@ enum Repr {
         attachments: Vec<Bytes>,
     },
     /// From the msgpack parser: one value per argument.
-    #[cfg_attr(not(feature = "msgpack"), allow(dead_code))]
     Msgpack(Vec<Value>),
 }
 
@@ -1134,7 +1133,6 @@ impl Args {
     /// [`ArgsError::InvalidData`] if the value is not an array,
     /// [`ArgsError::InvalidEventName`] if its first element is missing or is neither a string
     /// nor a number.
-    #[cfg(feature = "msgpack")]
     pub(crate) fn from_msgpack_event(data: Value) -> Result<(String, Self), ArgsError> {
         let Value::Array(items) = data else {
             return Err(ArgsError::invalid("the event data is not an array"));
@@ -1163,6 +1161,13 @@ impl Args {
     /// # Errors
     ///
     /// [`ArgsError::InvalidData`] if the value is not an array.
+    /// Arguments made of msgpack values (from another server).
+    pub(crate) fn from_msgpack_values(values: Vec<Value>) -> Self {
+        Self {
+            repr: Repr::Msgpack(values),
+        }
+    }
+
     #[cfg(feature = "msgpack")]
     pub(crate) fn from_msgpack_ack(data: Value) -> Result<Self, ArgsError> {
         match data {
@@ -1473,7 +1478,7 @@ fn json_event_name(text: &ByteString, span: Span) -> Result<ByteString, ArgsErro
 }
 
 /// Formats a number like JavaScript's `String(n)` (ECMAScript `Number::toString`).
-fn js_number_string(number: f64) -> String {
+pub(crate) fn js_number_string(number: f64) -> String {
     if number.is_nan() {
         return "NaN".to_owned();
     }

@@ -512,8 +512,8 @@ fn connected(
     ));
     if let Some(r) = restored {
         tracing::debug!(target: "socketio::socket", sid = %socket.id(), missed = r.missed.len(), "session recovered");
-        for frames in &r.missed {
-            let _ = socket.send_frames(frames, false);
+        for packet in &r.missed {
+            let _ = socket.send_frames(packet.frames(), false);
         }
     }
     tracing::debug!(target: "socketio::socket", sid = %socket.id(), ns = ns.name(), transport = socket.transport().as_str(), "connected");

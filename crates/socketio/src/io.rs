@@ -21,9 +21,8 @@ use crate::{
 };
 
 /// What every namespace and socket shares: the configuration and the application state.
-/// Makes the adapter of a namespace, given its name.
-pub(crate) type AdapterFactory =
-    Arc<dyn Fn(&str) -> Arc<dyn crate::adapter::Adapter> + Send + Sync>;
+/// Makes the adapter of each namespace.
+pub(crate) type AdapterFactory = Arc<dyn crate::adapter::AdapterFactory>;
 
 pub(crate) struct Shared {
     pub(crate) config: SocketIoConfig,
@@ -349,8 +348,30 @@ impl SocketIo {
         &self,
         event: &str,
         data: &T,
-    ) -> Result<Vec<rmpv::Value>, EmitError> {
+    ) -> Result<Vec<crate::Args>, EmitError> {
         self.main().server_side_emit_with_ack(event, data).await
+    }
+
+    /// Listens to the events other servers send to the main namespace with
+    /// `server_side_emit` (see [`Namespace::on_server_side`]).
+    pub fn on_server_side<F, Fut>(&self, event: &str, handler: F) -> &Self
+    where
+        F: Fn(crate::ServerSideEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.main().on_server_side(event, handler);
+        self
+    }
+
+    /// The number of servers sharing the main namespace (1 without a cluster adapter).
+    pub async fn server_count(&self) -> usize {
+        self.main().server_count().await
+    }
+
+    /// The sockets of the main namespace on every server (with a cluster adapter), with their
+    /// data (Node's `io.fetchSockets()`).
+    pub async fn fetch_sockets(&self) -> Vec<crate::RemoteSocket> {
+        self.broadcast().fetch_sockets().await
     }
 
     /// Emits `event` to every socket of the main namespace.
@@ -380,14 +401,18 @@ impl SocketIo {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        for ns in static_ns
+        let all: Vec<_> = static_ns
             .iter()
             .cloned()
             .chain(dynamic.iter().flat_map(|d| d.children()))
-        {
-            disconnect_all(&ns, DisconnectReason::ServerShuttingDown);
+            .collect();
+        for ns in &all {
+            disconnect_all(ns, DisconnectReason::ServerShuttingDown);
         }
         self.inner.engine.close_all(CloseReason::ServerShuttingDown);
+        for ns in &all {
+            ns.adapter().close();
+        }
     }
 }
 
@@ -423,14 +448,11 @@ impl SocketIoBuilder {
         self
     }
 
-    /// Uses the adapters `factory` makes (one per namespace, given its name) instead of the
-    /// in-memory [`LocalAdapter`](crate::adapter::LocalAdapter): how a cluster adapter is
-    /// plugged in. Handlers and operators do not change.
+    /// Uses the adapters `factory` makes (one per namespace) instead of the in-memory
+    /// [`LocalAdapter`](crate::adapter::LocalAdapter): how a cluster adapter is plugged in.
+    /// Handlers and operators do not change.
     #[must_use]
-    pub fn adapter<F>(mut self, factory: F) -> Self
-    where
-        F: Fn(&str) -> Arc<dyn crate::adapter::Adapter> + Send + Sync + 'static,
-    {
+    pub fn adapter(mut self, factory: impl crate::adapter::AdapterFactory) -> Self {
         self.adapter = Some(Arc::new(factory));
         self
     }

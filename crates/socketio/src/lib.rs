@@ -38,7 +38,7 @@ pub use crate::{
     error::{AckError, ConnectError, DisconnectReason, EmitError},
     io::{SocketIo, SocketIoBuilder},
     layer::{ResponseBody, ResponseFuture, SocketIoLayer, SocketIoService},
-    ns::{DynamicNamespace, Namespace},
+    ns::{DynamicNamespace, Namespace, ServerSideEvent},
     operators::{BroadcastAcks, BroadcastOperator, IntoRooms, RemoteSocket},
     socket::{Handshake, Socket, SocketEmitter},
 };

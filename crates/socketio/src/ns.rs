@@ -9,11 +9,15 @@ use std::{
     },
 };
 
-use serde::Serialize;
+use serde::{Serialize, de::DeserializeOwned};
 use tower_socketio_engine::Sid;
 
 use crate::{
-    adapter::{Adapter, BroadcastOptions, LocalAdapter},
+    adapter::{
+        Adapter, BroadcastOptions, EncodedPacket, LocalAdapter, LocalNamespace, PacketData, Room,
+        ServerSideAck,
+    },
+    args::{Args, ArgsError},
     error::{DisconnectReason, EmitError},
     handler::{BoxConnectHandler, BoxFuture, BoxMiddleware, ConnectMiddleware, box_middleware},
     io::Shared,
@@ -32,7 +36,12 @@ pub(crate) struct NsInner {
     next_ack: AtomicU64,
     /// The dynamic parent that created this namespace, for the cleanup of empty children.
     parent: Option<Weak<DynInner>>,
+    /// Listeners of events sent by other servers (`serverSideEmit`), by event name.
+    server_side: RwLock<Vec<(Box<str>, ServerSideHandler)>>,
 }
+
+/// A listener of server-side events.
+pub(crate) type ServerSideHandler = Arc<dyn Fn(ServerSideEvent) -> BoxFuture<()> + Send + Sync>;
 
 impl fmt::Debug for NsInner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -50,24 +59,24 @@ impl NsInner {
         middleware: Vec<BoxMiddleware>,
         parent: Option<Weak<DynInner>>,
     ) -> Arc<NsInner> {
-        let adapter_name = name.clone();
-        Arc::new(NsInner {
-            name,
-            connect: RwLock::new(connect),
-            middleware: RwLock::new(middleware),
-            sockets: RwLock::new(HashMap::new()),
-            adapter: match &shared.adapter {
-                Some(factory) => factory(&adapter_name),
-                None => Arc::new(match shared.config.connection_state_recovery {
-                    Some(r) => {
-                        LocalAdapter::with_recovery(r.max_disconnection_duration, r.max_packets)
-                    }
-                    None => LocalAdapter::new(),
-                }),
-            },
-            next_ack: AtomicU64::new(0),
-            parent,
-            shared,
+        Arc::new_cyclic(|weak| {
+            let local =
+                LocalNamespace::new(&name, weak.clone(), shared.config.connection_state_recovery);
+            let adapter: Arc<dyn Adapter> = match &shared.adapter {
+                Some(factory) => factory.create_adapter(local),
+                None => Arc::new(LocalAdapter::for_namespace(&local)),
+            };
+            NsInner {
+                name,
+                connect: RwLock::new(connect),
+                middleware: RwLock::new(middleware),
+                sockets: RwLock::new(HashMap::new()),
+                adapter,
+                next_ack: AtomicU64::new(0),
+                parent,
+                server_side: RwLock::new(Vec::new()),
+                shared,
+            }
         })
     }
 
@@ -85,7 +94,7 @@ impl NsInner {
         opts: &BroadcastOptions,
     ) -> Result<crate::packet::Frames, EmitError> {
         let parser = self.shared.config.parser;
-        let offset = if opts.flags.volatile {
+        let offset = if opts.flags().volatile {
             None
         } else {
             self.adapter.next_offset()
@@ -93,7 +102,8 @@ impl NsInner {
         let frames =
             crate::packet::event(parser, &self.name, event, data, None, offset.as_deref())?;
         if let Some(offset) = &offset {
-            self.adapter.store_packet(offset, opts, &frames);
+            self.adapter
+                .store_packet(offset, opts, &EncodedPacket::new(frames.clone()));
         }
         Ok(frames)
     }
@@ -106,7 +116,7 @@ impl NsInner {
     /// for the duration: `f` must not call back into the namespace.
     pub(crate) fn for_each_target(&self, opts: &BroadcastOptions, f: &mut dyn FnMut(&Socket)) {
         let sockets = self.sockets.read().unwrap_or_else(PoisonError::into_inner);
-        if opts.rooms.is_empty() && opts.except.is_empty() {
+        if opts.targets_everyone() {
             // Everyone: straight over the socket map, no room lookups.
             for socket in sockets.values() {
                 f(socket);
@@ -169,6 +179,41 @@ impl NsInner {
             && let Some(parent) = self.parent.as_ref().and_then(Weak::upgrade)
         {
             parent.remove_child_if_empty(&self.name);
+        }
+    }
+
+    pub(crate) fn has_socket(&self, sid: Sid) -> bool {
+        self.sockets
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(&sid)
+    }
+
+    /// An event from another server: handed to every server-side listener of its name.
+    pub(crate) fn on_server_side_event(
+        &self,
+        event: String,
+        args: Args,
+        ack: Option<ServerSideAck>,
+    ) {
+        let handlers: Vec<ServerSideHandler> = self
+            .server_side
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|(name, _)| **name == *event)
+            .map(|(_, h)| h.clone())
+            .collect();
+        if handlers.is_empty() {
+            tracing::trace!(target: "socketio::ns", ns = %self.name, %event, "no server-side listener");
+            return;
+        }
+        for handler in handlers {
+            crate::handler::spawn_now(handler(ServerSideEvent {
+                event: event.clone(),
+                args: args.clone(),
+                ack: ack.clone(),
+            }));
         }
     }
 
@@ -318,30 +363,69 @@ impl Namespace {
         event: &str,
         data: &T,
     ) -> Result<(), EmitError> {
-        let values = server_side_values(event, data)?;
-        self.inner.adapter().server_side_emit(values);
+        let data = server_side_data(event, data)?;
+        self.inner.adapter().server_side_emit(&data);
         Ok(())
     }
 
-    /// Like [`Namespace::server_side_emit`], waiting for each server's acknowledgement (at most
-    /// the configured `ack_timeout`). A single server gets none, at once.
+    /// Like [`Namespace::server_side_emit`], waiting for each other server's answer (the
+    /// first argument each gives its acknowledgement) at most the adapter's request timeout
+    /// (5 s with Node's adapters). A single server gets none, at once.
     pub async fn server_side_emit_with_ack<T: Serialize + ?Sized>(
         &self,
         event: &str,
         data: &T,
-    ) -> Result<Vec<rmpv::Value>, EmitError> {
-        let values = server_side_values(event, data)?;
-        let timeout = self.inner.shared().config.ack_timeout;
-        Ok(self
-            .inner
-            .adapter()
-            .server_side_emit_with_ack(values, timeout)
-            .await)
+    ) -> Result<Vec<Args>, EmitError> {
+        let data = server_side_data(event, data)?;
+        Ok(self.inner.adapter().server_side_emit_with_ack(&data).await)
+    }
+
+    /// Listens to the events other servers send with `server_side_emit` (Node's
+    /// `io.on("event", ...)`, `namespace.on("event", ...)`).
+    ///
+    /// ```
+    /// use tower_socketio::{ServerSideEvent, SocketIo};
+    ///
+    /// let io = SocketIo::new();
+    /// io.on_server_side("ping", |event: ServerSideEvent| async move {
+    ///     let from: String = event.data().unwrap_or_default();
+    ///     event.ack(&format!("pong to {from}")).ok();
+    /// });
+    /// ```
+    pub fn on_server_side<F, Fut>(&self, event: &str, handler: F) -> &Self
+    where
+        F: Fn(ServerSideEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: ServerSideHandler = Arc::new(move |e| Box::pin(handler(e)) as BoxFuture<()>);
+        self.inner
+            .server_side
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((event.into(), handler));
+        self
+    }
+
+    /// The number of servers sharing this namespace (1 without a cluster adapter).
+    pub async fn server_count(&self) -> usize {
+        self.inner.adapter().server_count().await
     }
 
     /// The rooms of this namespace on this node.
-    pub fn rooms(&self) -> Vec<crate::adapter::Room> {
+    pub fn rooms(&self) -> Vec<Room> {
         self.inner.adapter.rooms()
+    }
+
+    /// The rooms of this namespace on every server (Node's `adapter.allRooms()`), without
+    /// duplicates.
+    pub async fn all_rooms(&self) -> Vec<Room> {
+        let mut rooms = self.rooms();
+        if self.inner.adapter.is_cluster() {
+            rooms.extend(self.inner.adapter.all_rooms_remote().await);
+            rooms.sort();
+            rooms.dedup();
+        }
+        rooms
     }
 
     /// Disconnects every socket of the namespace (with `close`, their whole connections).
@@ -354,14 +438,61 @@ impl Namespace {
 pub(crate) type NsPredicate =
     Arc<dyn Fn(&str, &serde_json::Value) -> BoxFuture<bool> + Send + Sync>;
 
-fn server_side_values<T: Serialize + ?Sized>(
-    event: &str,
-    data: &T,
-) -> Result<Vec<rmpv::Value>, EmitError> {
+fn server_side_data<T: Serialize + ?Sized>(event: &str, data: &T) -> Result<PacketData, EmitError> {
     if ["connect", "connection", "new_namespace"].contains(&event) {
         return Err(EmitError::ReservedEvent(event.to_owned()));
     }
-    crate::packet::event_values(event, data)
+    PacketData::event(event, data)
+}
+
+/// An event another server sent with `server_side_emit` (see [`Namespace::on_server_side`]).
+#[derive(Debug, Clone)]
+pub struct ServerSideEvent {
+    event: String,
+    args: Args,
+    ack: Option<ServerSideAck>,
+}
+
+impl ServerSideEvent {
+    /// The event name.
+    pub fn event(&self) -> &str {
+        &self.event
+    }
+
+    /// The arguments.
+    pub fn args(&self) -> &Args {
+        &self.args
+    }
+
+    /// The arguments as a `T` (see [`Args::get`]).
+    ///
+    /// # Errors
+    ///
+    /// See [`Args::get`].
+    pub fn data<T: DeserializeOwned>(&self) -> Result<T, ArgsError> {
+        self.args.get()
+    }
+
+    /// Whether the sender waits for an answer.
+    pub fn wants_ack(&self) -> bool {
+        self.ack.is_some()
+    }
+
+    /// Answers the sender with `data`, by the [argument rule](crate::args); only the first
+    /// argument travels (Node's callback takes one). Only the first answer of all the
+    /// listeners counts; without a waiting sender this does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`EmitError::Serialize`] when `data` does not serialize.
+    pub fn ack<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
+        if let Some(ack) = &self.ack {
+            let values = crate::args::write_args_values(data)
+                .map_err(|e| EmitError::Serialize(e.to_string()))?;
+            ack.send(PacketData::from_values(values));
+        }
+        Ok(())
+    }
 }
 
 /// Decides whether a dynamic namespace accepts a name (and the CONNECT auth payload).
@@ -446,8 +577,11 @@ impl DynInner {
             .children
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if children.get(name).is_some_and(|c| c.is_empty()) {
-            children.remove(name);
+        if children.get(name).is_some_and(|c| c.is_empty())
+            && let Some(child) = children.remove(name)
+        {
+            drop(children);
+            child.adapter.close();
             tracing::debug!(target: "socketio::ns", ns = name, "empty dynamic namespace removed");
         }
     }

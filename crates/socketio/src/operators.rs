@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use tower_socketio_engine::Sid;
 
 use crate::{
-    adapter::{BroadcastOptions, Room},
+    adapter::{BroadcastOptions, PacketData, RemoteAcks, Room},
     args::Args,
     error::EmitError,
     ns::NsInner,
@@ -115,19 +115,74 @@ impl fmt::Debug for BroadcastOperator {
 #[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct BroadcastAcks {
-    /// The answers received before the timeout, with the socket that sent each.
+    /// The answers of this server's sockets received before the timeout, with the socket
+    /// that sent each.
     pub responses: Vec<(Sid, Args)>,
-    /// The sockets that did not answer in time.
+    /// This server's sockets that did not answer in time.
     pub missing: Vec<Sid>,
-    /// The answers of the other servers' sockets (each the arguments of one
-    /// acknowledgement), with a cluster adapter.
-    pub remote: Vec<rmpv::Value>,
+    /// With a cluster adapter, the answers of the other servers' sockets, each holding the
+    /// first argument of one acknowledgement (what Node's adapters forward).
+    pub remote: Vec<Args>,
+    /// With a cluster adapter, the answers the other servers' sockets owe that did not
+    /// arrive in time.
+    pub remote_missing: usize,
+    /// With a cluster adapter, the servers that did not say how many sockets they reached
+    /// (a server that went away).
+    pub servers_missing: usize,
 }
 
 impl BroadcastAcks {
-    /// Whether every targeted socket answered.
+    /// Whether every targeted socket, on every server, answered.
     pub fn is_complete(&self) -> bool {
-        self.missing.is_empty()
+        self.missing.is_empty() && self.remote_missing == 0 && self.servers_missing == 0
+    }
+}
+
+/// The answers to one broadcast with acknowledgements from this server's sockets. Dropping
+/// it (a timeout, or an `emit_with_ack` future dropped early) forgets the acknowledgement
+/// ids the sockets still hold.
+pub(crate) struct AckCollector {
+    id: u64,
+    rx: mpsc::UnboundedReceiver<(Sid, Args)>,
+    pending: HashSet<Sid>,
+    targets: Vec<Socket>,
+    sent: usize,
+}
+
+impl AckCollector {
+    /// How many sockets the packet reached.
+    pub(crate) fn sent(&self) -> usize {
+        self.sent
+    }
+
+    /// The next answer before `deadline`, or `None` once all came or the time is up.
+    pub(crate) async fn next(&mut self, deadline: tokio::time::Instant) -> Option<(Sid, Args)> {
+        while !self.pending.is_empty() {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some((sid, args))) => {
+                    if self.pending.remove(&sid) {
+                        return Some((sid, args));
+                    }
+                }
+                Ok(None) | Err(_) => return None,
+            }
+        }
+        None
+    }
+
+    /// The sockets that have not answered.
+    fn missing(&self) -> Vec<Sid> {
+        self.pending.iter().copied().collect()
+    }
+}
+
+impl Drop for AckCollector {
+    fn drop(&mut self) {
+        for socket in &self.targets {
+            if self.pending.contains(&socket.id()) {
+                socket.forget_ack(self.id);
+            }
+        }
     }
 }
 
@@ -234,17 +289,23 @@ impl BroadcastOperator {
         }
     }
 
+    pub(crate) fn with_options(ns: Arc<NsInner>, opts: BroadcastOptions) -> Self {
+        BroadcastOperator { ns, opts }
+    }
+
     /// Every socket but `sid` (what a socket's operators start from).
     pub(crate) fn except_socket(ns: Arc<NsInner>, sid: Sid) -> Self {
         let mut op = BroadcastOperator::new(ns);
-        op.opts.except.push(Room::from(sid.as_str()));
+        op.opts.push_except(Room::from(sid.as_str()));
         op
     }
 
     /// Adds rooms to target (a union). Node's `to` and `in`.
     #[must_use]
     pub fn to(mut self, rooms: impl IntoRooms) -> Self {
-        self.opts.rooms.extend(rooms_of(rooms));
+        for room in rooms_of(rooms) {
+            self.opts.push_room(room);
+        }
         self
     }
 
@@ -257,45 +318,47 @@ impl BroadcastOperator {
     /// Excludes the sockets of these rooms.
     #[must_use]
     pub fn except(mut self, rooms: impl IntoRooms) -> Self {
-        self.opts.except.extend(rooms_of(rooms));
+        for room in rooms_of(rooms) {
+            self.opts.push_except(room);
+        }
         self
     }
 
     /// Only this node's sockets, even in a cluster.
     #[must_use]
     pub fn local(mut self) -> Self {
-        self.opts.flags.local = true;
+        self.opts.flags_mut().local = true;
         self
     }
 
     /// Drops the packet for clients not ready to receive it.
     #[must_use]
     pub fn volatile(mut self) -> Self {
-        self.opts.flags.volatile = true;
+        self.opts.flags_mut().volatile = true;
         self
     }
 
     /// Sets the compress flag.
     #[must_use]
     pub fn compress(mut self, compress: bool) -> Self {
-        self.opts.flags.compress = Some(compress);
+        self.opts.flags_mut().compress = Some(compress);
         self
     }
 
     /// Sets the timeout of [`emit_with_ack`](Self::emit_with_ack).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.opts.flags.timeout = Some(timeout);
+        self.opts.flags_mut().timeout = Some(timeout);
         self
     }
 
     /// Whether the operation also goes to other servers.
     fn remote(&self) -> bool {
-        !self.opts.flags.local && self.ns.adapter().is_cluster()
+        !self.opts.flags().local && self.ns.adapter().is_cluster()
     }
 
     /// The targeted local sockets.
-    fn targets(&self) -> Vec<Socket> {
+    pub(crate) fn local_targets(&self) -> Vec<Socket> {
         let mut out = Vec::new();
         self.ns
             .for_each_target(&self.opts, &mut |s| out.push(s.clone()));
@@ -306,8 +369,17 @@ impl BroadcastOperator {
     /// shared by all recipients.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         check_event(event)?;
+        self.emit_unchecked(event, data)
+    }
+
+    /// [`emit`](Self::emit) without the reserved-name check (for events of other servers).
+    pub(crate) fn emit_unchecked<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
         let frames = self.ns.encode_event(event, data, &self.opts)?;
-        let volatile = self.opts.flags.volatile;
+        let volatile = self.opts.flags().volatile;
         let mut observed = Vec::new();
         self.ns.for_each_target(&self.opts, &mut |socket| {
             if socket.send_frames(&frames, volatile).is_ok() && socket.has_outgoing_listeners() {
@@ -318,21 +390,18 @@ impl BroadcastOperator {
             socket.notify_outgoing(event);
         }
         if self.remote() {
-            let values = packet::event_values(event, data)?;
-            self.ns.adapter().broadcast_remote(values, &self.opts);
+            let data = PacketData::event(event, data)?;
+            self.ns.adapter().broadcast_remote(&data, &self.opts);
         }
         Ok(())
     }
 
-    /// Emits `event` with an acknowledgement request to every targeted socket and gathers
-    /// the answers until all arrived or the timeout (the operator's, or the configured
-    /// `ack_timeout`) ran out.
-    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+    /// Sends `event` with an acknowledgement request to the targeted local sockets.
+    pub(crate) fn start_ack_broadcast<T: Serialize + ?Sized>(
         &self,
         event: &str,
         data: &T,
-    ) -> Result<BroadcastAcks, EmitError> {
-        check_event(event)?;
+    ) -> Result<AckCollector, EmitError> {
         let id = self.ns.next_ack_id();
         let frames = packet::event(
             self.ns.shared().config.parser,
@@ -342,66 +411,83 @@ impl BroadcastOperator {
             Some(id),
             None,
         )?;
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut pending = HashSet::new();
-        let targets = self.targets();
-        for socket in &targets {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut collector = AckCollector {
+            id,
+            rx,
+            pending: HashSet::new(),
+            targets: self.local_targets(),
+            sent: 0,
+        };
+        for socket in &collector.targets {
             socket.expect_broadcast_ack(id, tx.clone());
             if socket
-                .send_frames(&frames, self.opts.flags.volatile)
+                .send_frames(&frames, self.opts.flags().volatile)
                 .is_ok()
             {
-                pending.insert(socket.id());
+                collector.pending.insert(socket.id());
             } else {
                 socket.forget_ack(id);
             }
         }
-        drop(tx);
+        collector.sent = collector.pending.len();
+        Ok(collector)
+    }
+
+    /// Emits `event` with an acknowledgement request to every targeted socket and gathers
+    /// the answers until all arrived or the timeout (the operator's, or the configured
+    /// `ack_timeout`) ran out. Dropping the future before forgets the pending
+    /// acknowledgements.
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<BroadcastAcks, EmitError> {
+        check_event(event)?;
         let timeout = self
             .opts
-            .flags
+            .flags()
             .timeout
             .unwrap_or(self.ns.shared().config.ack_timeout);
+        let mut opts = self.opts.clone();
+        opts.flags_mut().timeout = Some(timeout);
+        let mut collector = self.start_ack_broadcast(event, data)?;
         // The other servers' sockets answer through the adapter, under the same timeout.
         let remote = if self.remote() {
-            let values = packet::event_values(event, data)?;
-            Some(tokio::spawn(
+            let data = PacketData::event(event, data)?;
+            Some(
                 self.ns
                     .adapter()
-                    .broadcast_with_ack_remote(values, &self.opts, timeout),
-            ))
+                    .broadcast_with_ack_remote(&data, &opts, timeout),
+            )
         } else {
             None
         };
-        let remote = remote.map(|handle| async move { handle.await.unwrap_or_default() });
         let deadline = tokio::time::Instant::now() + timeout;
-        let mut acks = BroadcastAcks::default();
-        while !pending.is_empty() {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some((sid, args))) => {
-                    if pending.remove(&sid) {
-                        acks.responses.push((sid, args));
-                    }
-                }
-                Ok(None) | Err(_) => break,
+        let local = async {
+            let mut responses = Vec::new();
+            while let Some(answer) = collector.next(deadline).await {
+                responses.push(answer);
             }
-        }
-        for socket in &targets {
-            if pending.contains(&socket.id()) {
-                socket.forget_ack(id);
-            }
-        }
-        acks.missing = pending.into_iter().collect();
-        if let Some(remote) = remote {
-            acks.remote = remote.await;
-        }
-        Ok(acks)
+            (responses, collector.missing())
+        };
+        let ((responses, missing), remote) = match remote {
+            Some(remote) => futures_util::future::join(local, remote).await,
+            None => (local.await, RemoteAcks::default()),
+        };
+        Ok(BroadcastAcks {
+            responses,
+            missing,
+            remote: remote.responses,
+            remote_missing: remote.missing,
+            servers_missing: remote.servers_missing,
+        })
     }
 
     /// The targeted sockets (on every server, with a cluster adapter).
     pub async fn fetch_sockets(&self) -> Vec<RemoteSocket> {
         let mut sockets: Vec<RemoteSocket> = self
-            .targets()
+            .local_targets()
             .into_iter()
             .map(RemoteSocket::local)
             .collect();
@@ -421,7 +507,7 @@ impl BroadcastOperator {
     /// Makes the targeted sockets join `rooms`.
     pub fn sockets_join(&self, rooms: impl IntoRooms) {
         let rooms = rooms_of(rooms);
-        for socket in self.targets() {
+        for socket in self.local_targets() {
             socket.join(rooms.clone());
         }
         if self.remote() {
@@ -432,7 +518,7 @@ impl BroadcastOperator {
     /// Makes the targeted sockets leave `rooms`.
     pub fn sockets_leave(&self, rooms: impl IntoRooms) {
         let rooms = rooms_of(rooms);
-        for socket in self.targets() {
+        for socket in self.local_targets() {
             for room in &rooms {
                 socket.leave(room);
             }
@@ -444,7 +530,7 @@ impl BroadcastOperator {
 
     /// Disconnects the targeted sockets (with `close`, their whole connections).
     pub fn disconnect_sockets(&self, close: bool) {
-        for socket in self.targets() {
+        for socket in self.local_targets() {
             socket.disconnect(close);
         }
         if self.remote() {

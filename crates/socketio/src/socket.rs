@@ -91,6 +91,158 @@ impl Handshake {
     }
 }
 
+/// As Node sends `socket.handshake` to other servers (its `fetchSockets` answers): header
+/// names in lower case with repeated headers joined (`set-cookie` as an array), the address as
+/// an IP without port, the query parameters in their order in the URL.
+impl Serialize for Handshake {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+
+        struct Headers<'a>(&'a HeaderMap);
+        impl Serialize for Headers<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(self.0.keys_len()))?;
+                for name in self.0.keys() {
+                    let mut values = self
+                        .0
+                        .get_all(name)
+                        .iter()
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                    if name == http::header::SET_COOKIE {
+                        map.serialize_entry(name.as_str(), &values.collect::<Vec<_>>())?;
+                    } else {
+                        let sep = if name == http::header::COOKIE {
+                            "; "
+                        } else {
+                            ", "
+                        };
+                        let first = values.next().unwrap_or_default();
+                        let joined = values.fold(first, |mut acc, v| {
+                            acc.push_str(sep);
+                            acc.push_str(&v);
+                            acc
+                        });
+                        map.serialize_entry(name.as_str(), &joined)?;
+                    }
+                }
+                map.end()
+            }
+        }
+
+        struct Query<'a>(&'a Handshake);
+        impl Serialize for Query<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let query = self.0.url.split_once('?').map_or("", |(_, q)| q);
+                let mut seen = std::collections::HashSet::new();
+                let mut map = serializer.serialize_map(Some(self.0.query.len()))?;
+                for (key, _) in form_urlencoded::parse(query.as_bytes()) {
+                    if seen.insert(key.clone())
+                        && let Some(value) = self.0.query.get(key.as_ref())
+                    {
+                        map.serialize_entry(key.as_ref(), value)?;
+                    }
+                }
+                // Parameters not in the URL (a handshake built by hand).
+                for (key, value) in &self.0.query {
+                    if !seen.contains(key.as_str()) {
+                        map.serialize_entry(key, value)?;
+                    }
+                }
+                map.end()
+            }
+        }
+
+        let mut map = serializer.serialize_map(Some(9))?;
+        map.serialize_entry("headers", &Headers(&self.headers))?;
+        map.serialize_entry("time", &self.time)?;
+        map.serialize_entry(
+            "address",
+            &self.address.map(|a| a.ip().to_string()).unwrap_or_default(),
+        )?;
+        map.serialize_entry("xdomain", &self.xdomain)?;
+        map.serialize_entry("secure", &self.secure)?;
+        map.serialize_entry("issued", &self.issued)?;
+        map.serialize_entry("url", &self.url)?;
+        map.serialize_entry("query", &Query(self))?;
+        map.serialize_entry("auth", &self.auth)?;
+        map.end()
+    }
+}
+
+/// From what Node sends (see the `Serialize` implementation); lenient: headers that are not
+/// valid HTTP are skipped, non-string query values kept as their JSON text, an address
+/// without port gets port 0.
+impl<'de> serde::Deserialize<'de> for Handshake {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct Wire {
+            headers: serde_json::Map<String, serde_json::Value>,
+            time: String,
+            address: String,
+            xdomain: bool,
+            secure: bool,
+            issued: f64,
+            url: String,
+            query: serde_json::Map<String, serde_json::Value>,
+            auth: serde_json::Value,
+        }
+        let wire = Wire::deserialize(deserializer)?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in wire.headers {
+            let Ok(name) = http::HeaderName::try_from(name) else {
+                continue;
+            };
+            let values = match value {
+                serde_json::Value::Array(items) => items,
+                other => vec![other],
+            };
+            for value in values {
+                let text = match value {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                if let Ok(v) = http::HeaderValue::try_from(text) {
+                    headers.append(name.clone(), v);
+                }
+            }
+        }
+        let address = wire.address.parse::<SocketAddr>().ok().or_else(|| {
+            wire.address
+                .parse::<std::net::IpAddr>()
+                .ok()
+                .map(|ip| SocketAddr::new(ip, 0))
+        });
+        let query = wire
+            .query
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect();
+        Ok(Handshake {
+            headers,
+            time: wire.time,
+            address,
+            xdomain: wire.xdomain,
+            secure: wire.secure,
+            issued: if wire.issued.is_finite() && wire.issued > 0.0 {
+                wire.issued as u64
+            } else {
+                0
+            },
+            url: wire.url,
+            query,
+            auth: if wire.auth.is_null() {
+                serde_json::Value::Object(serde_json::Map::new())
+            } else {
+                wire.auth
+            },
+        })
+    }
+}
+
 /// `Date#toString()` in UTC: `Mon Nov 23 2026 15:16:59 GMT+0000 (Coordinated Universal Time)`.
 fn js_date_string(t: std::time::SystemTime) -> String {
     let t = time::OffsetDateTime::from(t);
@@ -734,12 +886,12 @@ impl Socket {
             self.inner
                 .ns
                 .adapter()
-                .persist_session(crate::adapter::SessionRecord {
-                    sid: self.id(),
+                .persist_session(crate::adapter::SessionRecord::new(
+                    self.id(),
                     pid,
-                    rooms: self.rooms(),
-                    data: self.data(),
-                });
+                    self.rooms(),
+                    self.data(),
+                ));
         }
         self.inner.ns.adapter().del_all(self.id());
         self.inner.ns.remove_socket(self);
@@ -879,8 +1031,8 @@ impl SocketEmitter<'_> {
         let frames = if socket.inner.pid.is_some() && !self.volatile {
             // With connection state recovery, an emit to one socket is a broadcast to its own
             // room (as in Node), so it is kept for the client's recovery.
-            let mut opts = crate::adapter::BroadcastOptions::default();
-            opts.rooms.push(Room::from(socket.id().as_str()));
+            let opts = crate::adapter::BroadcastOptions::default()
+                .with_rooms([Room::from(socket.id().as_str())]);
             socket.inner.ns.encode_event(event, data, &opts)?
         } else {
             packet::event(

@@ -8,20 +8,18 @@ use std::{
 };
 
 use tower_socketio::{
-    Handshake, Sid, SocketIo,
+    Args, Handshake, Sid, SocketIo,
     adapter::{
-        Adapter, AdapterListener, AllSockets, BroadcastOptions, LocalAdapter, RemoteSocketData,
-        Room,
+        Adapter, AdapterListener, AllSockets, BoxFuture, BroadcastOptions, LocalAdapter,
+        LocalNamespace, PacketData, RemoteAcks, RemoteSocketData, Room,
     },
 };
-
-type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
 /// What the recording adapter saw.
 #[derive(Debug, Clone, PartialEq)]
 enum Call {
-    Broadcast(Vec<rmpv::Value>, Vec<String>, Vec<String>),
-    BroadcastWithAck(Vec<rmpv::Value>),
+    Broadcast(PacketData, Vec<String>, Vec<String>),
+    BroadcastWithAck(PacketData),
     Fetch(Vec<String>),
     Join(Vec<String>, Vec<String>),
     Leave(Vec<String>, Vec<String>),
@@ -64,34 +62,33 @@ impl Adapter for Recording {
     fn is_cluster(&self) -> bool {
         true
     }
-    fn broadcast_remote(&self, data: Vec<rmpv::Value>, opts: &BroadcastOptions) {
+    fn broadcast_remote(&self, data: &PacketData, opts: &BroadcastOptions) {
         self.calls.lock().unwrap().push(Call::Broadcast(
-            data,
-            names(&opts.rooms),
-            names(&opts.except),
+            data.clone(),
+            names(opts.rooms()),
+            names(opts.except()),
         ));
     }
     fn broadcast_with_ack_remote(
         &self,
-        data: Vec<rmpv::Value>,
+        data: &PacketData,
         _opts: &BroadcastOptions,
         _timeout: Duration,
-    ) -> BoxFuture<Vec<rmpv::Value>> {
+    ) -> BoxFuture<RemoteAcks> {
         self.calls
             .lock()
             .unwrap()
-            .push(Call::BroadcastWithAck(data));
+            .push(Call::BroadcastWithAck(data.clone()));
         Box::pin(async {
-            vec![rmpv::Value::Array(vec![rmpv::Value::from(
-                "from the other server",
-            )])]
+            let answer = Args::from_values(vec!["from the other server".into()]);
+            RemoteAcks::new(vec![answer], 1, 0)
         })
     }
     fn fetch_sockets_remote(&self, opts: &BroadcastOptions) -> BoxFuture<Vec<RemoteSocketData>> {
         self.calls
             .lock()
             .unwrap()
-            .push(Call::Fetch(names(&opts.rooms)));
+            .push(Call::Fetch(names(opts.rooms())));
         let data = RemoteSocketData::new(
             self.remote,
             Handshake::default(),
@@ -104,19 +101,19 @@ impl Adapter for Recording {
         self.calls
             .lock()
             .unwrap()
-            .push(Call::Join(names(&opts.rooms), names(rooms)));
+            .push(Call::Join(names(opts.rooms()), names(rooms)));
     }
     fn del_sockets_remote(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         self.calls
             .lock()
             .unwrap()
-            .push(Call::Leave(names(&opts.rooms), names(rooms)));
+            .push(Call::Leave(names(opts.rooms()), names(rooms)));
     }
     fn disconnect_sockets_remote(&self, opts: &BroadcastOptions, close: bool) {
         self.calls
             .lock()
             .unwrap()
-            .push(Call::Disconnect(names(&opts.rooms), close));
+            .push(Call::Disconnect(names(opts.rooms()), close));
     }
 }
 
@@ -125,9 +122,9 @@ fn server() -> (SocketIo, Arc<Mutex<Vec<Call>>>, Sid) {
     let remote = Sid::generate();
     let recorded = calls.clone();
     let io = SocketIo::builder()
-        .adapter(move |_ns| {
+        .adapter(move |ns: LocalNamespace| {
             Arc::new(Recording {
-                local: LocalAdapter::new(),
+                local: LocalAdapter::for_namespace(&ns),
                 calls: recorded.clone(),
                 remote,
             }) as Arc<dyn Adapter>
@@ -151,7 +148,7 @@ async fn operations_reach_the_cluster_unless_local() {
     assert_eq!(
         take(&calls),
         [Call::Broadcast(
-            vec!["score".into(), "alice".into(), 3.into()],
+            PacketData::event("score", &("alice", 3)).unwrap(),
             vec!["game".into()],
             vec!["spectators".into()],
         )]
@@ -181,8 +178,16 @@ async fn operations_reach_the_cluster_unless_local() {
         .unwrap();
     assert_eq!(acks.remote.len(), 1);
     assert_eq!(
+        acks.remote[0].get::<String>().unwrap(),
+        "from the other server"
+    );
+    assert_eq!(acks.remote_missing, 1);
+    assert!(!acks.is_complete());
+    assert_eq!(
         take(&calls),
-        [Call::BroadcastWithAck(vec!["ready?".into()])]
+        [Call::BroadcastWithAck(
+            PacketData::event("ready?", &()).unwrap()
+        )]
     );
 
     // A socket of the other server: fetched, and reachable through the adapter by its room.
@@ -201,7 +206,7 @@ async fn operations_reach_the_cluster_unless_local() {
         take(&calls),
         [
             Call::Broadcast(
-                vec!["hi".into(), "there".into()],
+                PacketData::event("hi", "there").unwrap(),
                 vec![remote.to_string()],
                 vec![]
             ),
@@ -209,4 +214,65 @@ async fn operations_reach_the_cluster_unless_local() {
             Call::Disconnect(vec![remote.to_string()], false),
         ]
     );
+}
+
+/// Events of other servers reach the server-side listeners through the `LocalNamespace` the
+/// adapter was created with; only the first answer goes back.
+#[tokio::test]
+async fn server_side_events_from_other_servers() {
+    use tower_socketio::{ServerSideEvent, adapter::ServerSideAck};
+
+    let captured: Arc<Mutex<Option<LocalNamespace>>> = Arc::default();
+    let keep = captured.clone();
+    let io = SocketIo::builder()
+        .adapter(move |ns: LocalNamespace| {
+            if ns.name() == "/" {
+                *keep.lock().unwrap() = Some(ns.clone());
+            }
+            Arc::new(LocalAdapter::for_namespace(&ns)) as Arc<dyn Adapter>
+        })
+        .build();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    for listener in ["first", "second"] {
+        let seen = seen.clone();
+        io.on_server_side("ping", move |e: ServerSideEvent| {
+            let seen = seen.clone();
+            async move {
+                let (a, b): (String, i32) = e.data().unwrap();
+                seen.lock().unwrap().push(format!("{listener}:{a}:{b}"));
+                e.ack(&(listener, "ignored second value")).unwrap();
+            }
+        });
+    }
+    let ns = captured
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the main namespace's context");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let tx = Mutex::new(Some(tx));
+    let ack = ServerSideAck::new(move |answer: PacketData| {
+        if let Some(tx) = tx.lock().unwrap().take() {
+            let _ = tx.send(answer);
+        }
+    });
+    ns.server_side_emit(
+        PacketData::event("ping", &("x", 7)).unwrap(),
+        Some(ack.clone()),
+    );
+    let answer = tokio::time::timeout(Duration::from_secs(2), rx)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(serde_json::to_string(&answer).unwrap(), r#"["first"]"#);
+    assert!(
+        !ack.send(PacketData::event("late", &()).unwrap()),
+        "answered once"
+    );
+    assert_eq!(*seen.lock().unwrap(), ["first:x:7", "second:x:7"]);
+    // An event without a listener is dropped; so is one after the server is gone.
+    ns.server_side_emit(PacketData::event("nobody", &()).unwrap(), None);
+    drop(io);
+    ns.server_side_emit(PacketData::event("ping", &("y", 1)).unwrap(), None);
+    assert_eq!(seen.lock().unwrap().len(), 2);
 }

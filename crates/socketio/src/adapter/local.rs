@@ -1,244 +1,21 @@
-//! The adapter: a namespace's room registry, and the place where a cluster plugs in.
-//!
-//! Every namespace has one adapter. The default, [`LocalAdapter`], keeps the rooms of this
-//! process in memory. A cluster adapter (Redis, in a later release) wraps a `LocalAdapter` for
-//! the local part and publishes the same operations to the other nodes; user code never names
-//! the adapter type.
+//! The in-memory adapter: the rooms of this process, and the store of connection state
+//! recovery.
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
     fmt,
-    sync::{Arc, Mutex, PoisonError, RwLock},
+    sync::{Mutex, PoisonError, RwLock},
     time::Duration,
 };
 
-use tokio::time::Instant;
-
 use smallvec::SmallVec;
+use tokio::time::Instant;
 use tower_socketio_engine::Sid;
 
-use crate::{handler::BoxFuture, packet::Frames};
-
-/// A room name. Every socket is in the room named after its id.
-pub type Room = Arc<str>;
-
-/// Which sockets an operation targets, and how.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct BroadcastOptions {
-    /// Sockets in any of these rooms; every socket of the namespace when empty.
-    pub rooms: SmallVec<[Room; 2]>,
-    /// Minus the sockets in any of these rooms.
-    pub except: SmallVec<[Room; 2]>,
-    /// Flags.
-    pub flags: BroadcastFlags,
-}
-
-/// Flags of a broadcast.
-#[derive(Debug, Clone, Copy, Default)]
-#[non_exhaustive]
-pub struct BroadcastFlags {
-    /// Drop the packet for clients not ready to receive it.
-    pub volatile: bool,
-    /// The compress flag (see [`crate::Socket::compress`]).
-    pub compress: Option<bool>,
-    /// Only this node, even in a cluster.
-    pub local: bool,
-    /// The acknowledgement timeout of a broadcast with acknowledgements.
-    pub timeout: Option<Duration>,
-}
-
-/// A change in the room registry, for observers (admin tools, sharded cluster subscriptions).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AdapterEvent {
-    /// A room got its first socket.
-    CreateRoom(Room),
-    /// A room lost its last socket.
-    DeleteRoom(Room),
-    /// A socket joined a room.
-    JoinRoom(Room, Sid),
-    /// A socket left a room.
-    LeaveRoom(Room, Sid),
-}
-
-/// Enumerates every local socket of the namespace, calling its argument for each.
-pub type AllSockets<'a> = &'a dyn Fn(&mut dyn FnMut(Sid));
-
-/// An observer of [`AdapterEvent`]s.
-pub type AdapterListener = Arc<dyn Fn(&AdapterEvent) + Send + Sync>;
-
-/// What connection state recovery keeps of a disconnected socket.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct SessionRecord {
-    /// The socket id, given back on recovery.
-    pub sid: Sid,
-    /// The private session id the client presents to recover.
-    pub pid: Sid,
-    /// The rooms the socket was in (its own id room included).
-    pub rooms: Vec<Room>,
-    /// The socket's data.
-    pub data: serde_json::Value,
-}
-
-/// A socket on another server, as a cluster adapter reports it (an item of Node's
-/// `fetchSockets` response).
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RemoteSocketData {
-    /// The socket id.
-    pub id: Sid,
-    /// Its handshake.
-    pub handshake: crate::Handshake,
-    /// Its rooms.
-    pub rooms: Vec<Room>,
-    /// Its data.
-    pub data: serde_json::Value,
-}
-
-impl RemoteSocketData {
-    /// Data about a socket of another server.
-    pub fn new(
-        id: Sid,
-        handshake: crate::Handshake,
-        rooms: Vec<Room>,
-        data: serde_json::Value,
-    ) -> Self {
-        RemoteSocketData {
-            id,
-            handshake,
-            rooms,
-            data,
-        }
-    }
-}
-
-/// A recovered session: the record, and the packets the client missed (each already encoded,
-/// with its offset), in order.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct RestoredSession {
-    /// The session.
-    pub session: SessionRecord,
-    /// The missed packets.
-    pub missed: Vec<Frames>,
-}
-
-/// The room registry of one namespace, and its cluster operations.
-///
-/// Local operations are synchronous. Operations that may involve other nodes return futures;
-/// [`LocalAdapter`] answers them at once.
-pub trait Adapter: Send + Sync + 'static {
-    /// Adds `sid` to every room of `rooms`.
-    fn add_all(&self, sid: Sid, rooms: &[Room]);
-    /// Removes `sid` from `room`.
-    fn del(&self, sid: Sid, room: &str);
-    /// Removes `sid` from every room.
-    fn del_all(&self, sid: Sid);
-    /// The rooms `sid` is in.
-    fn socket_rooms(&self, sid: Sid) -> Vec<Room>;
-    /// Every room of this node.
-    fn rooms(&self) -> Vec<Room>;
-    /// Calls `f` once for every local socket the options target, without allocating per call
-    /// when a single room (or the whole namespace) is targeted.
-    fn for_each(&self, opts: &BroadcastOptions, all: AllSockets<'_>, f: &mut dyn FnMut(Sid));
-    /// Registers an observer of room changes.
-    fn on_event(&self, listener: AdapterListener);
-    /// The number of nodes sharing this namespace (1 without a cluster).
-    fn server_count(&self) -> BoxFuture<usize> {
-        Box::pin(async { 1 })
-    }
-
-    /// Whether other servers share this namespace. Operations are also sent to them through
-    /// the `*_remote` methods below, which are only called when this is `true` (and the
-    /// operation is not `local`).
-    fn is_cluster(&self) -> bool {
-        false
-    }
-
-    /// A broadcast for the other servers' sockets. `data` is the event name followed by its
-    /// arguments (binary values as `bin`).
-    fn broadcast_remote(&self, data: Vec<rmpv::Value>, opts: &BroadcastOptions) {
-        let _ = (data, opts);
-    }
-
-    /// A broadcast with acknowledgements for the other servers' sockets: resolves with their
-    /// answers (each the list of arguments of one socket's acknowledgement) once all came or
-    /// `timeout` passed.
-    fn broadcast_with_ack_remote(
-        &self,
-        data: Vec<rmpv::Value>,
-        opts: &BroadcastOptions,
-        timeout: Duration,
-    ) -> BoxFuture<Vec<rmpv::Value>> {
-        let _ = (data, opts, timeout);
-        Box::pin(async { Vec::new() })
-    }
-
-    /// The other servers' sockets targeted by `opts`.
-    fn fetch_sockets_remote(&self, opts: &BroadcastOptions) -> BoxFuture<Vec<RemoteSocketData>> {
-        let _ = opts;
-        Box::pin(async { Vec::new() })
-    }
-
-    /// Makes the other servers' targeted sockets join `rooms`.
-    fn add_sockets_remote(&self, opts: &BroadcastOptions, rooms: &[Room]) {
-        let _ = (opts, rooms);
-    }
-
-    /// Makes the other servers' targeted sockets leave `rooms`.
-    fn del_sockets_remote(&self, opts: &BroadcastOptions, rooms: &[Room]) {
-        let _ = (opts, rooms);
-    }
-
-    /// Disconnects the other servers' targeted sockets.
-    fn disconnect_sockets_remote(&self, opts: &BroadcastOptions, close: bool) {
-        let _ = (opts, close);
-    }
-
-    /// Sends an event to the other nodes of the cluster (Node's `serverSideEmit`). `data` is
-    /// the event name followed by its arguments. Without a cluster there is nobody to send
-    /// to.
-    fn server_side_emit(&self, data: Vec<rmpv::Value>) {
-        let _ = data;
-    }
-
-    /// Sends an event to the other nodes and gathers their acknowledgements (the first
-    /// argument of each). Without a cluster there are none: resolves at once, empty (Node's
-    /// in-memory adapter never settles).
-    fn server_side_emit_with_ack(
-        &self,
-        data: Vec<rmpv::Value>,
-        timeout: Duration,
-    ) -> BoxFuture<Vec<rmpv::Value>> {
-        let _ = (data, timeout);
-        Box::pin(async { Vec::new() })
-    }
-
-    /// Connection state recovery: the offset for the next stored packet, or `None` when
-    /// this adapter does not store packets.
-    fn next_offset(&self) -> Option<String> {
-        None
-    }
-
-    /// Connection state recovery: stores a packet sent with `opts` under `offset`.
-    fn store_packet(&self, offset: &str, opts: &BroadcastOptions, frames: &Frames) {
-        let _ = (offset, opts, frames);
-    }
-
-    /// Connection state recovery: keeps a disconnected socket's session.
-    fn persist_session(&self, session: SessionRecord) {
-        let _ = session;
-    }
-
-    /// Connection state recovery: the session `pid` with the packets sent after `offset`, if
-    /// the session is known and not expired and the offset is still in the log.
-    fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
-        let _ = (pid, offset);
-        Box::pin(async { None })
-    }
-}
+use super::{
+    Adapter, AdapterEvent, AdapterListener, AllSockets, BoxFuture, BroadcastOptions, EncodedPacket,
+    LocalNamespace, RestoredSession, Room, SessionRecord,
+};
 
 /// The in-memory store of connection state recovery: a log of recent packets and the
 /// sessions of recently disconnected sockets, both kept `max_disconnection_duration`.
@@ -263,7 +40,7 @@ struct StoredPacket {
     at: Instant,
     rooms: SmallVec<[Room; 2]>,
     except: SmallVec<[Room; 2]>,
-    frames: Frames,
+    packet: EncodedPacket,
 }
 
 impl Recovery {
@@ -319,6 +96,16 @@ impl LocalAdapter {
         LocalAdapter::default()
     }
 
+    /// The registry a namespace gets by default: with connection state recovery when the
+    /// server has it on (with its window and packet bound), without otherwise. What a cluster
+    /// adapter wraps for the local part.
+    pub fn for_namespace(ns: &LocalNamespace) -> Self {
+        match ns.recovery() {
+            Some(r) => LocalAdapter::with_recovery(r.max_disconnection_duration, r.max_packets),
+            None => LocalAdapter::new(),
+        }
+    }
+
     /// An empty registry that also keeps packets and sessions for connection state recovery,
     /// for `max_disconnection_duration`, and at most `max_packets` packets.
     pub fn with_recovery(max_disconnection_duration: Duration, max_packets: usize) -> Self {
@@ -341,12 +128,14 @@ impl LocalAdapter {
         if events.is_empty() {
             return;
         }
+        // A snapshot: a listener may call back into the adapter (join a room...).
         let listeners = self
             .listeners
             .read()
-            .unwrap_or_else(PoisonError::into_inner);
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         for e in &events {
-            for l in listeners.iter() {
+            for l in &listeners {
                 l(e);
             }
         }
@@ -467,7 +256,7 @@ impl Adapter for LocalAdapter {
     fn for_each(&self, opts: &BroadcastOptions, all: AllSockets<'_>, f: &mut dyn FnMut(Sid)) {
         let r = self.rooms.read().unwrap_or_else(PoisonError::into_inner);
         let except: HashSet<Sid> = opts
-            .except
+            .except()
             .iter()
             .filter_map(|room| r.rooms.get(room))
             .flatten()
@@ -478,7 +267,7 @@ impl Adapter for LocalAdapter {
                 f(sid);
             }
         };
-        match opts.rooms.as_slice() {
+        match opts.rooms() {
             [] => {
                 drop(r);
                 all(&mut emit);
@@ -520,7 +309,7 @@ impl Adapter for LocalAdapter {
         Some(format!("{}-{n}", r.epoch))
     }
 
-    fn store_packet(&self, offset: &str, opts: &BroadcastOptions, frames: &Frames) {
+    fn store_packet(&self, offset: &str, opts: &BroadcastOptions, packet: &EncodedPacket) {
         let Some(r) = &self.recovery else { return };
         let Some(n) = r.parse_offset(offset) else {
             return;
@@ -535,9 +324,9 @@ impl Adapter for LocalAdapter {
             StoredPacket {
                 n,
                 at: now,
-                rooms: opts.rooms.clone(),
-                except: opts.except.clone(),
-                frames: frames.clone(),
+                rooms: opts.rooms().into(),
+                except: opts.except().into(),
+                packet: packet.clone(),
             },
         );
         r.purge(&mut st, now);
@@ -572,10 +361,10 @@ impl Adapter for LocalAdapter {
                     (p.rooms.is_empty() || p.rooms.iter().any(|r| session.rooms.contains(r)))
                         && !p.except.iter().any(|r| session.rooms.contains(r))
                 })
-                .map(|p| p.frames.clone())
+                .map(|p| p.packet.clone())
                 .collect();
             st.sessions.remove(&pid);
-            Some(RestoredSession { session, missed })
+            Some(RestoredSession::new(session, missed))
         })();
         Box::pin(async move { restored })
     }
@@ -583,6 +372,8 @@ impl Adapter for LocalAdapter {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     fn sids(adapter: &LocalAdapter, opts: &BroadcastOptions) -> HashSet<Sid> {
@@ -600,12 +391,11 @@ mod tests {
         a.add_all(s1, &["A".into()]);
         a.add_all(s2, &["A".into(), "B".into()]);
         a.add_all(s3, &["B".into()]);
-        let mut opts = BroadcastOptions::default();
-        opts.rooms.push("A".into());
+        let mut opts = BroadcastOptions::default().with_rooms(["A"]);
         assert_eq!(sids(&a, &opts), HashSet::from([s1, s2]));
-        opts.rooms.push("B".into());
+        opts = opts.with_rooms(["B"]);
         assert_eq!(sids(&a, &opts), HashSet::from([s1, s2, s3]));
-        opts.except.push("A".into());
+        opts = opts.with_except(["A"]);
         assert_eq!(sids(&a, &opts), HashSet::from([s3]));
         a.del(s2, "A");
         assert_eq!(a.socket_rooms(s2), vec![Room::from("B")]);
@@ -640,5 +430,30 @@ mod tests {
                 AdapterEvent::DeleteRoom("r".into()),
             ]
         );
+    }
+
+    /// A listener may call back into the adapter (here: join another room when a room is
+    /// created) without deadlocking: listeners run on a snapshot, outside every lock.
+    #[test]
+    fn listeners_may_use_the_adapter() {
+        let a = Arc::new(LocalAdapter::new());
+        let weak = Arc::downgrade(&a);
+        a.on_event(Arc::new(move |e| {
+            if let (AdapterEvent::JoinRoom(room, sid), Some(a)) = (e, weak.upgrade())
+                && &**room == "lobby"
+            {
+                a.add_all(*sid, &["seen-lobby".into()]);
+                a.on_event(Arc::new(|_| {}));
+            }
+        }));
+        let sid = Sid::generate();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let adapter = a.clone();
+        std::thread::spawn(move || {
+            adapter.add_all(sid, &["lobby".into()]);
+            let _ = tx.send(adapter.socket_rooms(sid).len());
+        });
+        let rooms = rx.recv_timeout(std::time::Duration::from_secs(5));
+        assert_eq!(rooms, Ok(2), "the listener deadlocked or did not join");
     }
 }
