@@ -20,7 +20,10 @@ use std::{
 
 use serde_json::Value;
 
+pub mod cluster_app;
+pub mod harness;
 mod recovery_app;
+pub mod redis_server;
 pub mod rooms_app;
 mod sio_app;
 pub use recovery_app::{recovery_app, spawn_recovery_app};

@@ -1,0 +1,159 @@
+//! A Rust node of a Redis cluster for the cluster tests: the twin of the Node server of
+//! `tests/node/harness.mjs` (`server.start`).
+//!
+//! Namespaces `/` and `/chat` answer client events `join` (room), `leave` (room), `set data`
+//! (data), each acknowledged with no argument, and `whoami` (acknowledged with
+//! `{id, rooms, data}`). Server-side events named `ping` are answered with `["pong", ...args]`;
+//! every server-side event received is recorded.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, mpsc};
+use tower_socketio::{
+    AckSender, Args, ServerSideEvent, Socket, SocketIo, SocketIoConfig, extract::Data,
+};
+use tower_socketio_redis::{RedisAdapter, RedisAdapterConfig};
+
+/// A server-side event a node received: namespace, event, arguments.
+pub type ServerSideRecord = (String, String, Value);
+
+/// A running Rust node.
+pub struct RustNode {
+    /// The server.
+    pub io: SocketIo,
+    /// Its adapter.
+    pub adapter: RedisAdapter,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+    server_side: Mutex<mpsc::UnboundedReceiver<ServerSideRecord>>,
+}
+
+impl std::fmt::Debug for RustNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RustNode")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+fn register(socket: &Socket) {
+    socket.on(
+        "join",
+        |socket: Socket, Data(room): Data<String>, ack: AckSender| async move {
+            socket.join(room);
+            ack.send(&()).ok();
+        },
+    );
+    socket.on(
+        "leave",
+        |socket: Socket, Data(room): Data<String>, ack: AckSender| async move {
+            socket.leave(&room);
+            ack.send(&()).ok();
+        },
+    );
+    socket.on(
+        "set data",
+        |socket: Socket, Data(data): Data<Value>, ack: AckSender| async move {
+            socket.set_data(data);
+            ack.send(&()).ok();
+        },
+    );
+    socket.on("whoami", |socket: Socket, ack: AckSender| async move {
+        let rooms: Vec<String> = socket.rooms().iter().map(|r| r.to_string()).collect();
+        ack.send(&json!({ "id": socket.id().to_string(), "rooms": rooms, "data": socket.data() }))
+            .ok();
+    });
+}
+
+/// Starts a Rust node on a free port of 127.0.0.1, a node of the cluster of the Redis at
+/// `redis_url`.
+pub async fn start_rust_node(
+    redis_url: &str,
+    config: RedisAdapterConfig,
+) -> Result<RustNode, String> {
+    let client = tower_socketio_redis::redis::Client::open(redis_url).map_err(|e| e.to_string())?;
+    let adapter = RedisAdapter::new(client, config)
+        .await
+        .map_err(|e| format!("cannot connect the adapter: {e}"))?;
+    let io = SocketIo::builder()
+        .config(SocketIoConfig::default().ack_timeout(Duration::from_secs(5)))
+        .adapter(adapter.clone())
+        .build();
+    let (tx, rx) = mpsc::unbounded_channel();
+    for nsp in ["/", "/chat"] {
+        let ns = io.ns(nsp, |socket: Socket| async move { register(&socket) });
+        let tx = tx.clone();
+        let name = nsp.to_owned();
+        let record = move |e: &ServerSideEvent| {
+            let args: Value = serde_json::to_value(e.args()).unwrap_or(Value::Null);
+            let _ = tx.send((name.clone(), e.event().to_owned(), args));
+        };
+        let record = Arc::new(record);
+        for event in ["ping", "news"] {
+            let record = record.clone();
+            ns.on_server_side(event, move |e: ServerSideEvent| {
+                let record = record.clone();
+                async move {
+                    record(&e);
+                    if e.event() == "ping" {
+                        let mut answer = vec![Value::from("pong")];
+                        if let Ok(Value::Array(args)) = serde_json::to_value(e.args()) {
+                            answer.extend(args);
+                        }
+                        e.ack(&Value::Array(answer)).ok();
+                    }
+                }
+            });
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = axum::Router::new().layer(io.layer());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    Ok(RustNode {
+        io,
+        adapter,
+        addr,
+        server,
+        server_side: Mutex::new(rx),
+    })
+}
+
+impl RustNode {
+    /// `http://addr`.
+    pub fn url(&self) -> String {
+        crate::http_url(self.addr)
+    }
+
+    /// The next server-side event this node received (within `timeout`).
+    pub async fn next_server_side(&self, timeout: Duration) -> Result<ServerSideRecord, String> {
+        let mut rx = self.server_side.lock().await;
+        match tokio::time::timeout(timeout, rx.recv()).await {
+            Ok(Some(record)) => Ok(record),
+            Ok(None) => Err("the node is gone".to_owned()),
+            Err(_) => Err(format!("no server-side event within {timeout:?}")),
+        }
+    }
+
+    /// Stops serving and closes every connection (the Redis connections go once the last
+    /// handle is dropped).
+    pub fn stop(self) {
+        self.io.close();
+        self.server.abort();
+    }
+}
+
+/// The arguments `args` as JSON (binary as arrays of numbers).
+pub fn args_json(args: &Args) -> Value {
+    serde_json::to_value(args).unwrap_or(Value::Null)
+}
