@@ -25,7 +25,9 @@
 // [name, ...args]: the first argument says which client answered.
 //
 // Node server ops (one server per harness):
-//   server.start {port, redisUrl, key?, specific?, recovery?} -> {port}
+//   server.start {port, redisUrl, key?, specific?, recovery?, app?} -> {port}
+//     app "chat": the namespace `/` is the chat example instead (users counted cluster-wide
+//     with fetchSockets, as the Rust chat does).
 //   server.emit {nsp, rooms?, except?, volatile?, event, args}
 //   server.emitWithAck {nsp, rooms?, event, args, timeoutMs} -> {err, responses}
 //   server.fetchSockets {nsp, rooms?} -> [{id, rooms, data, query}]
@@ -212,7 +214,10 @@ async function serverStart(p) {
     ...(p.recovery ? { connectionStateRecovery: {} } : {}),
   });
   const serverSide = new Inbox();
-  for (const name of ["/", "/chat"]) {
+  if (p.app === "chat") {
+    chatApp(io);
+  }
+  for (const name of p.app === "chat" ? [] : ["/", "/chat"]) {
     const nsp = io.of(name);
     nsp.on("connection", (socket) => {
       socket.on("join", (room, ack) => {
@@ -245,6 +250,36 @@ async function serverStart(p) {
   });
   server = { io, http, pub, sub, serverSide };
   return { port: http.address().port };
+}
+
+/** The chat example on the Node server (the twin of examples/chat). */
+function chatApp(io) {
+  const users = async () =>
+    (await io.fetchSockets()).filter((s) => typeof s.data?.username === "string").length;
+  io.on("connection", (socket) => {
+    socket.on("add user", async (username) => {
+      if (typeof socket.data.username === "string") return;
+      socket.data.username = username;
+      const n = await users();
+      socket.emit("login", { users: n, numUsers: n });
+      socket.broadcast.emit("user joined", { username, users: n, numUsers: n });
+    });
+    socket.on("new message", (message) => {
+      if (typeof socket.data.username !== "string") return;
+      socket.broadcast.emit("new message", { username: socket.data.username, message });
+    });
+    for (const event of ["typing", "stop typing"]) {
+      socket.on(event, () => {
+        if (typeof socket.data.username !== "string") return;
+        socket.broadcast.emit(event, { username: socket.data.username });
+      });
+    }
+    socket.on("disconnect", async () => {
+      if (typeof socket.data.username !== "string") return;
+      const n = await users();
+      socket.broadcast.emit("user left", { username: socket.data.username, users: n, numUsers: n });
+    });
+  });
 }
 
 // --- the Node emitter -----------------------------------------------------------------------
@@ -370,7 +405,7 @@ const ops = {
       return null;
     }
     try {
-      const responses = await nsp.timeout(p.timeoutMs ?? 5000).serverSideEmitWithAck(p.event, ...args);
+      const responses = await nsp.serverSideEmitWithAck(p.event, ...args);
       return { err: null, responses: encode(responses) };
     } catch (err) {
       return { err: err.message, responses: null };

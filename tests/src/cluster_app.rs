@@ -157,3 +157,75 @@ impl RustNode {
 pub fn args_json(args: &Args) -> Value {
     serde_json::to_value(args).unwrap_or(Value::Null)
 }
+
+/// A Rust node in a process of its own (the `cluster-node` binary of this crate), killed when
+/// dropped.
+#[derive(Debug)]
+pub struct NodeProcess {
+    child: tokio::process::Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl NodeProcess {
+    /// Starts `binary` (the path of `cluster-node`) for the Redis at `redis_url`.
+    pub async fn start(
+        binary: &str,
+        redis_url: &str,
+        requests_timeout_ms: u64,
+    ) -> Result<NodeProcess, String> {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(binary)
+            .args([redis_url, &requests_timeout_ms.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {binary}: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .map_err(|_| "the node did not start within 20 s".to_owned())?
+            .map_err(|e| e.to_string())?
+            .ok_or("the node exited before listening")?;
+        let port: u16 = line
+            .strip_prefix("PORT ")
+            .and_then(|p| p.trim().parse().ok())
+            .ok_or_else(|| format!("unexpected first line {line:?}"))?;
+        Ok(NodeProcess {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        })
+    }
+
+    /// `http://addr`.
+    pub fn url(&self) -> String {
+        crate::http_url(self.addr)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Kills it (SIGKILL).
+    pub async fn kill(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+}
+
+/// Sends `signal` (`STOP`, `CONT`...) to process `pid` with `kill(1)`.
+pub fn signal(pid: u32, signal: &str) -> Result<(), String> {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("kill -{signal} {pid}: {status}"))
+    }
+}

@@ -151,6 +151,11 @@ impl Harness {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> Option<u32> {
+        lock(&self.child).as_ref().and_then(Child::id)
+    }
+
     /// Kills the process at once (SIGKILL): a Node cluster node that vanishes.
     pub async fn kill(&self) {
         self.stdin.lock().await.take();

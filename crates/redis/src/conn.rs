@@ -278,8 +278,12 @@ impl Connections {
     }
 
     /// `PUBSUB NUMSUB channel`: how many clients subscribed to `channel`. `None` when Redis
-    /// does not answer in time.
+    /// does not answer in time, and at once while the subscription connection is down (no
+    /// answer could reach this server then).
     pub(crate) async fn numsub(&self, channel: &str) -> Option<usize> {
+        if self.health.subscribe_down.load(Ordering::Acquire) {
+            return None;
+        }
         let mut conn = self.commands.clone();
         let answer = tokio::time::timeout(
             COMMAND_TIMEOUT,
@@ -379,6 +383,23 @@ async fn publish_task(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        if health.publish_down.load(Ordering::Acquire) {
+            // Redis was away: probe it before sending. While it stays away, what was queued
+            // meanwhile is dropped rather than delivered late.
+            let ping = redis::cmd("PING");
+            let answer = tokio::time::timeout(COMMAND_TIMEOUT, ping.query_async::<()>(&mut conn));
+            if !matches!(answer.await, Ok(Ok(()))) {
+                let mut lost = batch.len();
+                batch.clear();
+                while let Ok(m) = queue.try_recv() {
+                    drop(m);
+                    lost += 1;
+                }
+                health.dropped_out.fetch_add(lost as u64, Ordering::Relaxed);
+                tokio::time::sleep(MIN_RECONNECT_DELAY).await;
+                continue;
+            }
+        }
         let mut pipe = redis::pipe();
         for m in &batch {
             pipe.cmd("PUBLISH").arg(&m.channel).arg(&m.payload).ignore();

@@ -10,55 +10,73 @@
 //! `{username, users}`, `new message` `{username, message}`, `typing` / `stop typing`
 //! `{username}` to everyone but the sender. (`numUsers` carries the count too, as in the
 //! original demo.)
+//!
+//! The binary reads its deployment from the environment: `PORT` (3000), `REDIS_URL` (one node
+//! of a Redis cluster: the chat is then one node of a cluster whose `users` counts are
+//! cluster-wide), `REDIS_ADAPTER` (`classic`, the default: Node's `@socket.io/redis-adapter`
+//! Pub/Sub format) and `RECOVERY_MS` (the connection state recovery window, 120000).
 
-use std::{
-    path::Path,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-};
+use std::path::Path;
 
 use serde_json::json;
 use tower_http::services::ServeDir;
 use tower_socketio::{
-    DisconnectReason, Socket, SocketIo, SocketIoConfig,
-    extract::{Data, State},
+    DisconnectReason, Socket, SocketIo, SocketIoConfig, adapter::AdapterFactory, extract::Data,
 };
 
-/// The number of logged-in users.
-#[derive(Clone, Default)]
-struct Users(Arc<AtomicUsize>);
-
-/// A logged-in socket's name.
-#[derive(Clone)]
-struct Username(String);
-
+/// A logged-in socket's name: `socket.data.username` (the JSON data other nodes of a cluster
+/// see through fetch-sockets).
 fn username(socket: &Socket) -> Option<String> {
-    socket.extensions().get::<Username>().map(|u| u.0.clone())
+    socket.data()["username"].as_str().map(str::to_owned)
 }
 
-/// The chat's Socket.IO server.
+/// The number of logged-in users: the sockets whose `data.username` is a string, on every
+/// node of the cluster (with a cluster adapter), as a Node chat node counts them.
+async fn users(io: &SocketIo) -> usize {
+    io.fetch_sockets()
+        .await
+        .iter()
+        .filter(|s| s.data()["username"].is_string())
+        .count()
+}
+
+/// The chat's Socket.IO server, on one machine.
 ///
 /// Connection state recovery is on (unless `config` sets its own): a user whose connection
 /// drops briefly gets every message sent meanwhile when the page reconnects.
-pub fn socket_io(mut config: SocketIoConfig) -> SocketIo {
+pub fn socket_io(config: SocketIoConfig) -> SocketIo {
+    build(SocketIo::builder().config(with_recovery(config)))
+}
+
+/// The chat's Socket.IO server as one node of a cluster: `adapter` (the Redis adapter, say)
+/// shares rooms, broadcasts and the user count with the other nodes.
+pub fn socket_io_with_adapter(config: SocketIoConfig, adapter: impl AdapterFactory) -> SocketIo {
+    build(
+        SocketIo::builder()
+            .config(with_recovery(config))
+            .adapter(adapter),
+    )
+}
+
+fn with_recovery(config: SocketIoConfig) -> SocketIoConfig {
     if config.connection_state_recovery.is_none() {
-        config = config.connection_state_recovery(tower_socketio::RecoveryConfig::default());
+        config.connection_state_recovery(tower_socketio::RecoveryConfig::default())
+    } else {
+        config
     }
-    let io = SocketIo::builder()
-        .config(config)
-        .with_state(Users::default())
-        .build();
+}
+
+fn build(builder: tower_socketio::SocketIoBuilder) -> SocketIo {
+    let io = builder.build();
     io.ns("/", |socket: Socket| async move {
         socket.on(
             "add user",
-            |socket: Socket, Data(name): Data<String>, State(users): State<Users>| async move {
+            |socket: Socket, Data(name): Data<String>| async move {
                 if username(&socket).is_some() {
                     return;
                 }
-                socket.extensions().insert(Username(name.clone()));
-                let n = users.0.fetch_add(1, Ordering::SeqCst) + 1;
+                socket.set_data(json!({ "username": name }));
+                let n = users(&socket.io()).await;
                 socket
                     .emit("login", &json!({ "users": n, "numUsers": n }))
                     .ok();
@@ -102,8 +120,8 @@ pub fn socket_io(mut config: SocketIoConfig) -> SocketIo {
             let Some(name) = username(&socket) else {
                 return;
             };
-            let users = socket.state::<Users>();
-            let n = users.map_or(0, |u| u.0.fetch_sub(1, Ordering::SeqCst).saturating_sub(1));
+            // The socket has left: the count no longer includes it.
+            let n = users(&socket.io()).await;
             socket
                 .broadcast()
                 .emit(
@@ -125,7 +143,11 @@ pub fn dir() -> &'static Path {
 /// The whole app: the chat page at `/` (from `public/`) behind the Socket.IO layer.
 /// `config` says where the client bundle is (`serve_client`).
 pub fn app(config: SocketIoConfig) -> axum::Router {
-    let io = socket_io(config);
+    router(socket_io(config))
+}
+
+/// The whole app around `io` (see [`socket_io`] and [`socket_io_with_adapter`]).
+pub fn router(io: SocketIo) -> axum::Router {
     axum::Router::new()
         .fallback_service(ServeDir::new(dir().join("public")))
         .layer(io.layer())

@@ -1,12 +1,52 @@
-//! The classic Socket.IO chat: `cargo run -p chat`, then open <http://127.0.0.1:3000>
-//! (`PORT` changes the port). See the library docs for the protocol.
+//! The classic Socket.IO chat: `cargo run -p chat`, then open <http://127.0.0.1:3000>.
+//!
+//! - `PORT`: the port (3000).
+//! - `REDIS_URL` (e.g. `redis://127.0.0.1:6379`): one node of a cluster sharing that Redis
+//!   with other chat nodes, Rust or Node; `REDIS_ADAPTER` picks the flavour (`classic`).
+//! - `RECOVERY_MS`: how long a disconnected client may come back and recover its session
+//!   (120000).
 
-use tower_socketio::SocketIoConfig;
+use std::time::Duration;
+
+use tower_socketio::{RecoveryConfig, SocketIoConfig};
+use tower_socketio_redis::RedisAdapter;
+
+fn fail(message: String) -> std::io::Error {
+    std::io::Error::other(message)
+}
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     example_support::init_tracing();
     let bundle = example_support::client_bundle(chat::dir())?;
-    let app = chat::app(SocketIoConfig::default().serve_client(bundle));
-    example_support::serve(app, example_support::port()).await
+    let mut recovery = RecoveryConfig::default();
+    if let Ok(ms) = std::env::var("RECOVERY_MS") {
+        let ms: u64 = ms
+            .parse()
+            .map_err(|e| fail(format!("RECOVERY_MS={ms:?}: {e}")))?;
+        recovery.max_disconnection_duration = Duration::from_millis(ms);
+    }
+    let config = SocketIoConfig::default()
+        .serve_client(bundle)
+        .connection_state_recovery(recovery);
+    let io = match std::env::var("REDIS_URL") {
+        Ok(url) => {
+            let flavour = std::env::var("REDIS_ADAPTER").unwrap_or_else(|_| "classic".into());
+            match flavour.as_str() {
+                "classic" => {}
+                other => {
+                    return Err(fail(format!(
+                        "REDIS_ADAPTER={other:?}: this build knows `classic` only"
+                    )));
+                }
+            }
+            let adapter = RedisAdapter::connect(&url)
+                .await
+                .map_err(|e| fail(format!("REDIS_URL={url}: {e}")))?;
+            tracing::info!("a node of the cluster of {url} ({flavour} Redis adapter)");
+            chat::socket_io_with_adapter(config, adapter)
+        }
+        Err(_) => chat::socket_io(config),
+    };
+    example_support::serve(chat::router(io), example_support::port()).await
 }
