@@ -1,7 +1,7 @@
 // The Node socket.io 4.8 server the benchmarks compare against: the same four handlers as
 // examples/bench-server (Rust) and benches/bare-ws (the ceiling).
 //
-//   node server.mjs PORT
+//   [REDIS_URL=redis://127.0.0.1:PORT] node server.mjs PORT
 //
 // 127.0.0.1:PORT, listen backlog 1024, TCP_NODELAY, default settings, namespace "/":
 //   echo: ack with exactly the received arguments;
@@ -18,7 +18,18 @@ if (!Number.isInteger(port) || port <= 0) {
 }
 
 const httpServer = createServer({ noDelay: true });
-const io = new Server(httpServer);
+let adapter;
+if (process.env.REDIS_URL) {
+  // A node of a Redis cluster (@socket.io/redis-adapter, classic Pub/Sub), as bench-server with
+  // REDIS_URL: scripts/bench-cluster.sh measures cross-node broadcasts.
+  const { createAdapter } = await import("@socket.io/redis-adapter");
+  const { createClient } = await import("redis");
+  const pub = createClient({ url: process.env.REDIS_URL });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  adapter = createAdapter(pub, sub);
+}
+const io = new Server(httpServer, adapter ? { adapter } : {});
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {

@@ -38,7 +38,16 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts one on a free port, persisting nothing.
     pub async fn start() -> Result<RedisServer, String> {
-        Self::start_with(free_port()?, Vec::new()).await
+        // Another process may take the port between our probe and redis-server's bind: then
+        // redis-server exits, and we try another port.
+        let mut last = String::new();
+        for _ in 0..5 {
+            match Self::start_with(free_port()?, Vec::new()).await {
+                Ok(server) => return Ok(server),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 
     /// Starts one on `port` with extra arguments (`--cluster-enabled yes`...).
@@ -88,6 +97,16 @@ impl RedisServer {
         self.child = Some(child);
         let started = Instant::now();
         while started.elapsed() < START_TIMEOUT {
+            // Our process must be the one answering: it exits when the port is taken.
+            if let Some(child) = &mut self.child
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.child = None;
+                return Err(format!(
+                    "redis-server on port {} exited: {status}",
+                    self.port
+                ));
+            }
             if ping(self.addr()).await {
                 return Ok(());
             }

@@ -29,7 +29,10 @@ async fn next(sub: &mut redis::aio::PubSub) -> (String, Vec<u8>) {
         .await
         .expect("a response within 3 s")
         .unwrap();
-    (msg.get_channel_name().to_owned(), msg.get_payload_bytes().to_vec())
+    (
+        msg.get_channel_name().to_owned(),
+        msg.get_payload_bytes().to_vec(),
+    )
 }
 
 fn json_of(payload: &[u8]) -> Value {
@@ -56,7 +59,9 @@ async fn every_request_type_from_a_raw_node() {
         .await
         .unwrap();
     let h = Harness::start(60).await.unwrap();
-    let (c, id) = Client::connect(&h, "c", &node.url(), "/", json!({})).await.unwrap();
+    let (c, id) = Client::connect(&h, "c", &node.url(), "/", json!({}))
+        .await
+        .unwrap();
     c.call("join", json!(["room"])).await.unwrap();
     c.call("set data", json!([{"k": "v"}])).await.unwrap();
 
@@ -64,23 +69,46 @@ async fn every_request_type_from_a_raw_node() {
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let request = "socket.io-request#/#";
     // Garbage everywhere first: ignored, the node carries on.
-    for channel in ["socket.io#/#", "socket.io#/#room#", request, "socket.io-response#/#"] {
-        for junk in [&b"\x00\x01garbage"[..], b"{not json", b"\x93\xa1x", b"", b"{\"type\":\"x\"}"] {
+    for channel in [
+        "socket.io#/#",
+        "socket.io#/#room#",
+        request,
+        "socket.io-response#/#",
+    ] {
+        for junk in [
+            &b"\x00\x01garbage"[..],
+            b"{not json",
+            b"\x93\xa1x",
+            b"",
+            b"{\"type\":\"x\"}",
+        ] {
             publish(&mut conn, channel, junk).await;
         }
     }
     let mut sub = client.get_async_pubsub().await.unwrap();
     sub.subscribe("socket.io-response#/#").await.unwrap();
 
-
     // SOCKETS (0, legacy): the ids in the rooms.
-    publish(&mut conn, request, br#"{"uid":"raw001","requestId":"r0","type":0,"rooms":["room"]}"#).await;
+    publish(
+        &mut conn,
+        request,
+        br#"{"uid":"raw001","requestId":"r0","type":0,"rooms":["room"]}"#,
+    )
+    .await;
     let (channel, payload) = next(&mut sub).await;
     assert_eq!(channel, "socket.io-response#/#");
-    assert_eq!(json_of(&payload), json!({"requestId": "r0", "sockets": [id]}));
+    assert_eq!(
+        json_of(&payload),
+        json!({"requestId": "r0", "sockets": [id]})
+    );
 
     // ALL_ROOMS (1).
-    publish(&mut conn, request, br#"{"uid":"raw001","requestId":"r1","type":1}"#).await;
+    publish(
+        &mut conn,
+        request,
+        br#"{"uid":"raw001","requestId":"r1","type":1}"#,
+    )
+    .await;
     let response = json_of(&next(&mut sub).await.1);
     assert_eq!(response["requestId"], "r1");
     let mut rooms: Vec<String> = serde_json::from_value(response["rooms"].clone()).unwrap();
@@ -90,25 +118,66 @@ async fn every_request_type_from_a_raw_node() {
     assert_eq!(rooms, expected);
 
     // REMOTE_JOIN (2), legacy single-socket form: answered by the node that has the socket.
-    publish(&mut conn, request, format!(r#"{{"requestId":"r2","sid":"{id}","room":"legacy"}}"#).replace("{\"requestId", "{\"type\":2,\"requestId").as_bytes()).await;
+    publish(
+        &mut conn,
+        request,
+        format!(r#"{{"requestId":"r2","sid":"{id}","room":"legacy"}}"#)
+            .replace("{\"requestId", "{\"type\":2,\"requestId")
+            .as_bytes(),
+    )
+    .await;
     assert_eq!(json_of(&next(&mut sub).await.1), json!({"requestId": "r2"}));
-    assert!(c.call("whoami", json!([])).await.unwrap()["rooms"].as_array().unwrap().contains(&json!("legacy")));
+    assert!(
+        c.call("whoami", json!([])).await.unwrap()["rooms"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("legacy"))
+    );
     // The same for a socket that is not here: no answer (the next answer is r3's).
-    publish(&mut conn, request, br#"{"type":2,"requestId":"r2b","sid":"AAAAAAAAAAAAAAAAAAAA","room":"x"}"#).await;
+    publish(
+        &mut conn,
+        request,
+        br#"{"type":2,"requestId":"r2b","sid":"AAAAAAAAAAAAAAAAAAAA","room":"x"}"#,
+    )
+    .await;
 
     // REMOTE_LEAVE (3), legacy form.
-    publish(&mut conn, request, format!(r#"{{"type":3,"requestId":"r3","sid":"{id}","room":"legacy"}}"#).as_bytes()).await;
+    publish(
+        &mut conn,
+        request,
+        format!(r#"{{"type":3,"requestId":"r3","sid":"{id}","room":"legacy"}}"#).as_bytes(),
+    )
+    .await;
     assert_eq!(json_of(&next(&mut sub).await.1), json!({"requestId": "r3"}));
-    assert!(!c.call("whoami", json!([])).await.unwrap()["rooms"].as_array().unwrap().contains(&json!("legacy")));
+    assert!(
+        !c.call("whoami", json!([])).await.unwrap()["rooms"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("legacy"))
+    );
 
     // REMOTE_JOIN with opts (the emitter's form: no uid, no response).
-    publish(&mut conn, request, br#"{"type":2,"opts":{"rooms":["room"],"except":[]},"rooms":["a",7]}"#).await;
+    publish(
+        &mut conn,
+        request,
+        br#"{"type":2,"opts":{"rooms":["room"],"except":[]},"rooms":["a",7]}"#,
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let rooms = c.call("whoami", json!([])).await.unwrap()["rooms"].clone();
-    assert!(rooms.as_array().unwrap().contains(&json!("a")) && rooms.as_array().unwrap().contains(&json!("7")), "{rooms}");
+    assert!(
+        rooms.as_array().unwrap().contains(&json!("a"))
+            && rooms.as_array().unwrap().contains(&json!("7")),
+        "{rooms}"
+    );
 
     // REMOTE_FETCH (5): id, handshake, rooms and data.
-    publish(&mut conn, request, br#"{"uid":"raw001","requestId":"r5","type":5,"opts":{"rooms":["room"],"except":[]}}"#).await;
+    publish(
+        &mut conn,
+        request,
+        br#"{"uid":"raw001","requestId":"r5","type":5,"opts":{"rooms":["room"],"except":[]}}"#,
+    )
+    .await;
     let response = json_of(&next(&mut sub).await.1);
     assert_eq!(response["requestId"], "r5");
     let socket = &response["sockets"][0];
@@ -119,13 +188,23 @@ async fn every_request_type_from_a_raw_node() {
     assert!(socket["handshake"]["issued"].as_u64().unwrap() > 1_700_000_000_000);
 
     // SERVER_SIDE_EMIT (6) with an ack: one answer on the common channel, JSON.
-    publish(&mut conn, request, br#"{"uid":"raw001","requestId":"r6","type":6,"data":["ping",1,"two"]}"#).await;
+    publish(
+        &mut conn,
+        request,
+        br#"{"uid":"raw001","requestId":"r6","type":6,"data":["ping",1,"two"]}"#,
+    )
+    .await;
     assert_eq!(
         json_of(&next(&mut sub).await.1),
         json!({"type": 6, "requestId": "r6", "data": ["pong", 1, "two"]})
     );
     // Without an ack: to the listeners, no answer.
-    publish(&mut conn, request, br#"{"uid":"raw001","type":6,"data":["news",{"a":1}]}"#).await;
+    publish(
+        &mut conn,
+        request,
+        br#"{"uid":"raw001","type":6,"data":["news",{"a":1}]}"#,
+    )
+    .await;
     let (_, event, args) = node.next_server_side(Duration::from_secs(3)).await.unwrap();
     assert_eq!((event.as_str(), args.clone()), ("ping", json!([1, "two"])));
     let (_, event, args) = node.next_server_side(Duration::from_secs(3)).await.unwrap();
@@ -141,7 +220,10 @@ async fn every_request_type_from_a_raw_node() {
             "packet".into(),
             rmpv::Value::Map(vec![
                 ("type".into(), 2.into()),
-                ("data".into(), rmpv::Value::Array(vec!["ask".into(), rmpv::Value::Binary(vec![9, 9])])),
+                (
+                    "data".into(),
+                    rmpv::Value::Array(vec!["ask".into(), rmpv::Value::Binary(vec![9, 9])]),
+                ),
                 ("nsp".into(), "/".into()),
             ]),
         ),
@@ -150,28 +232,57 @@ async fn every_request_type_from_a_raw_node() {
             rmpv::Value::Map(vec![
                 ("rooms".into(), rmpv::Value::Array(vec!["room".into()])),
                 ("except".into(), rmpv::Value::Array(vec![])),
-                ("flags".into(), rmpv::Value::Map(vec![("timeout".into(), 2000.into())])),
+                (
+                    "flags".into(),
+                    rmpv::Value::Map(vec![("timeout".into(), 2000.into())]),
+                ),
             ]),
         ),
     ]);
     let mut bytes = Vec::new();
     rmpv::encode::write_value(&mut bytes, &broadcast).unwrap();
     publish(&mut conn, request, &bytes).await;
-    assert_eq!(json_of(&next(&mut sub).await.1), json!({"type": 8, "requestId": "r7", "clientCount": 1}));
+    assert_eq!(
+        json_of(&next(&mut sub).await.1),
+        json!({"type": 8, "requestId": "r7", "clientCount": 1})
+    );
     let ack = msgpack_of(&next(&mut sub).await.1);
     assert_eq!(get(&ack, "type"), Some(&rmpv::Value::from(9)));
     assert_eq!(get(&ack, "requestId").and_then(|v| v.as_str()), Some("r7"));
-    assert_eq!(get(&ack, "packet").and_then(|v| v.as_str()), Some("c"), "the client's name");
-    assert_eq!(c.next("ask", 3000).await.unwrap(), json!([{"$bin": "CQk="}]));
+    assert_eq!(
+        get(&ack, "packet").and_then(|v| v.as_str()),
+        Some("c"),
+        "the client's name"
+    );
+    assert_eq!(
+        c.next("ask", 3000).await.unwrap(),
+        json!([{"$bin": "CQk="}])
+    );
 
     // REMOTE_DISCONNECT (4) with opts.
-    publish(&mut conn, request, br#"{"uid":"raw001","type":4,"opts":{"rooms":["a"],"except":[]},"close":false}"#).await;
-    assert_eq!(c.next("disconnect", 3000).await.unwrap(), json!(["io server disconnect"]));
+    publish(
+        &mut conn,
+        request,
+        br#"{"uid":"raw001","type":4,"opts":{"rooms":["a"],"except":[]},"close":false}"#,
+    )
+    .await;
+    assert_eq!(
+        c.next("disconnect", 3000).await.unwrap(),
+        json!(["io server disconnect"])
+    );
 
     // Responses nobody asked for are ignored; the node still answers.
-    publish(&mut conn, "socket.io-response#/#", br#"{"requestId":"nobody","sockets":[]}"#).await;
+    publish(
+        &mut conn,
+        "socket.io-response#/#",
+        br#"{"requestId":"nobody","sockets":[]}"#,
+    )
+    .await;
     let (channel, _) = next(&mut sub).await;
-    assert_eq!(channel, "socket.io-response#/#", "our own publish comes back");
+    assert_eq!(
+        channel, "socket.io-response#/#",
+        "our own publish comes back"
+    );
     assert_eq!(node.io.server_count().await, 1);
     node.stop();
 }

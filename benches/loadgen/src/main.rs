@@ -11,8 +11,10 @@
 //! loadgen wait-port  --url ... [--timeout 20]
 //! ```
 //!
-//! Common options: `--label NAME` (the `server` field of the output), `--server-pid PID`
-//! (reads the server's CPU time and RSS from /proc), `--payload BYTES` (default 32),
+//! Common options: `--label NAME` (the `server` field of the output), `--server-pid PID[,PID]`
+//! (reads the server's CPU time and RSS from /proc; with several, the sum of their CPU),
+//! `--receivers-url URL` (bcast, room_bcast: every socket but the sender connects there, the
+//! other node of a cluster), `--payload BYTES` (default 32),
 //! `--concurrency N` (connections in progress at once, default 256), `--threads N` (runtime
 //! worker threads; default 1, a current-thread runtime), `--settle SECS` (connect: wait
 //! before reading the RSS, default 1).
@@ -29,7 +31,8 @@ use scenarios::{Opts, Transport};
 
 const USAGE: &str = "usage: loadgen connect|echo|bcast|room_bcast --url http://127.0.0.1:PORT \
 [--clients N] [--duration SECS] [--transport websocket|polling] [--server-pid PID] [--label NAME] \
-[--rate PER_S | --window N] [--rooms N] [--payload BYTES] [--concurrency N] [--threads N]\n       \
+[--rate PER_S | --window N] [--rooms N] [--payload BYTES] [--concurrency N] [--threads N] \
+[--receivers-url URL]\n       \
 loadgen report FILE [--servers bare,ours,node] [--ours ours]\n       \
 loadgen wait-port --url http://127.0.0.1:PORT [--timeout SECS]";
 
@@ -77,6 +80,10 @@ fn opts(scenario: &str, flags: &HashMap<String, String>) -> Result<Opts, Error> 
     Ok(Opts {
         scenario: scenario.to_owned(),
         target: Target::parse(url)?,
+        receivers: flags
+            .get("receivers-url")
+            .map(|u| Target::parse(u))
+            .transpose()?,
         transport,
         clients,
         duration: Duration::from_secs_f64(duration),

@@ -34,6 +34,9 @@ pub(crate) enum Transport {
 pub(crate) struct Opts {
     pub(crate) scenario: String,
     pub(crate) target: Target,
+    /// Where every socket but the first connects (`--receivers-url`): the other node of a
+    /// cluster, for cross-node broadcasts. `None`: all connect to `target`.
+    pub(crate) receivers: Option<Target>,
     pub(crate) transport: Transport,
     pub(crate) clients: usize,
     pub(crate) duration: Duration,
@@ -133,7 +136,11 @@ where
             let (hist, after) = (&hist, &after);
             async move {
                 let t0 = Instant::now();
-                let ws = timeout(opts.connect_timeout, client::ws_connect(&opts.target))
+                let target = match (&opts.receivers, i) {
+                    (Some(receivers), 1..) => receivers,
+                    _ => &opts.target,
+                };
+                let ws = timeout(opts.connect_timeout, client::ws_connect(target))
                     .await
                     .ok()?
                     .ok()?;

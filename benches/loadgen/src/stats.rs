@@ -92,6 +92,10 @@ impl Histogram {
 
 /// CPU time (user + system) of a process, in seconds, from `/proc/<pid>/stat`.
 pub(crate) fn cpu_seconds(pid: &str) -> Option<f64> {
+    // Several processes (the nodes of a cluster): the sum.
+    if pid.contains(',') {
+        return pid.split(',').map(cpu_seconds).sum();
+    }
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = stat.get(stat.rfind(')')? + 2..)?;

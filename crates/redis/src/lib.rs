@@ -3,6 +3,12 @@
 
 mod adapter;
 mod conn;
+
+/// Guides, with examples that are compiled as tests.
+pub mod guide {
+    #[doc = include_str!("../../../docs/scaling.md")]
+    pub mod scaling {}
+}
 mod emitter;
 mod wire;
 

@@ -10,12 +10,19 @@
 //!
 //! The same handlers exist in `benches/bare-ws` (the ceiling) and `benches/node/server.mjs`
 //! (the Node `socket.io` server), so `scripts/bench.sh` can run them side by side.
+//!
+//! With `REDIS_URL` set, the server is a node of a Redis cluster (the classic Redis adapter):
+//! `scripts/bench-cluster.sh` measures cross-node broadcasts.
 
 use tower_socketio::{AckSender, Args, Socket, SocketIo, extract::Data};
 
-/// The Socket.IO server with the four benchmark handlers on `/`.
-fn socketio() -> SocketIo {
-    let io = SocketIo::new();
+/// The Socket.IO server with the four benchmark handlers on `/`; with `adapter`, a node of a
+/// Redis cluster (`REDIS_URL`).
+fn socketio(adapter: Option<tower_socketio_redis::RedisAdapter>) -> SocketIo {
+    let io = match adapter {
+        Some(adapter) => SocketIo::builder().adapter(adapter).build(),
+        None => SocketIo::new(),
+    };
     io.ns("/", |socket: Socket| async move {
         socket.on("echo", |args: Args, ack: AckSender| async move {
             ack.send(&args).ok();
@@ -80,9 +87,17 @@ async fn serve() -> std::io::Result<()> {
     // The layer wraps the whole router, so Socket.IO requests skip axum's routing (REST routes
     // would go in the router). `Router::new().layer(..)` works the same, at a small cost per
     // request: see docs/performance.md.
+    let adapter = match std::env::var("REDIS_URL") {
+        Ok(url) => Some(
+            tower_socketio_redis::RedisAdapter::connect(&url)
+                .await
+                .map_err(std::io::Error::other)?,
+        ),
+        Err(_) => None,
+    };
     let app = tower::ServiceBuilder::new()
         .map_response(|res: axum::http::Response<_>| res.map(axum::body::Body::new))
-        .layer(socketio().layer())
+        .layer(socketio(adapter).layer())
         .service(axum::Router::new());
     eprintln!("bench-server listening on 127.0.0.1:{port}");
     axum::serve(
