@@ -253,14 +253,10 @@ fn read_some<H: Handler>(
                 }
             }
             Poll::Ready(Some(Err(e))) => {
-                let too_big = matches!(e, tungstenite::Error::Capacity(_));
                 tracing::debug!(target: "engineio::transport", sid = %socket.id(), error = %e, "WebSocket read failed");
+                // Tell the peer why (sent before the connection closes, see `finish`).
+                socket.lock().peer_close = ws::close_for_error(&e);
                 socket.abort(CloseReason::TransportError);
-                if too_big {
-                    // Tell the client why, as `ws` does with its maxPayload.
-                    let _ = Pin::new(&mut *ws).start_send(ws::too_big_close());
-                    let _ = Pin::new(&mut *ws).poll_flush(cx);
-                }
                 return Poll::Ready(Step::Closed);
             }
             Poll::Ready(None) => {
@@ -346,7 +342,12 @@ async fn finish<H: Handler>(
     engine.handler.on_close(socket, reason);
 
     if let Some(mut ws) = ws {
+        let peer_close = socket.lock().peer_close.take();
         let _ = tokio::time::timeout(WS_CLOSE_GRACE, async {
+            if let Some(close) = peer_close {
+                let _ = ws.send(close).await;
+                return;
+            }
             if mode == CloseMode::Graceful {
                 let mut frames = out.frames;
                 frames.extend(std::mem::take(&mut socket.lock().outbox));

@@ -219,6 +219,17 @@ impl<H: Handler> Inner<H> {
             let Some(socket) = self.lookup(sid) else {
                 return self.error(&parts, ErrorCode::UnknownSid, None, is_upgrade);
             };
+            // A request must speak its session's protocol (`EIO=3` for a v4 session, or the
+            // other way round, is refused).
+            let protocol = match query.eio.as_deref() {
+                None => None,
+                Some("4") => Some(ProtocolVersion::V4),
+                Some("3") => Some(ProtocolVersion::V3),
+                Some(_) => return self.error(&parts, ErrorCode::BadRequest, None, is_upgrade),
+            };
+            if protocol.is_some_and(|p| p != socket.protocol()) {
+                return self.error(&parts, ErrorCode::BadRequest, None, is_upgrade);
+            }
             let current = socket.lock().transport;
             if transport == TransportKind::WebSocket && is_upgrade {
                 return crate::ws::upgrade_existing(self, socket, parts);

@@ -1,6 +1,6 @@
 //! HTTP long-polling: one pending GET carries server packets, POSTs carry client packets.
 
-use std::{future::poll_fn, task::Poll};
+use std::{future::poll_fn, task::Poll, time::Duration};
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header, request::Parts};
@@ -129,6 +129,33 @@ pub(crate) async fn poll<H: Handler>(engine: &Inner<H>, socket: &SocketRef<H>) -
     engine.payload_response(socket, &frames)
 }
 
+/// How long a POST carrying the client's close waits for a poll sent together with it.
+const CLIENT_CLOSE_WAIT: Duration = Duration::from_millis(250);
+
+/// After the client closed its session in a POST (a `1` packet): a poll that was pending, or
+/// that arrives while this POST is still unanswered (a client may send both at once), gets
+/// `6`; once the POST is answered the session is gone, and every later request gets `400`
+/// "Session ID unknown", as Node answers.
+async fn settle_client_close<D>(socket: &crate::Socket<D>) {
+    let owes_noop =
+        |socket: &crate::Socket<D>| {
+            socket.lock().close.as_ref().is_some_and(|c| {
+                matches!(c.mode, CloseMode::Abort(PollReply::Noop)) && !c.delivered
+            })
+        };
+    if !owes_noop(socket) {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + CLIENT_CLOSE_WAIT;
+    while owes_noop(socket) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if let Some(closing) = socket.lock().close.as_mut() {
+        closing.delivered = true;
+    }
+    socket.driver.wake();
+}
+
 /// A POST carrying a payload of client packets.
 pub(crate) async fn post<H, B>(
     engine: &Inner<H>,
@@ -213,6 +240,7 @@ where
         return empty(StatusCode::BAD_REQUEST);
     }
     drop(guard);
+    settle_client_close(socket).await;
     let mut res = Response::new(Full::new(Bytes::from_static(b"ok")));
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));

@@ -148,6 +148,9 @@ pub(crate) struct State {
     pub(crate) upgrading: bool,
     /// A completed upgrade, waiting for the driver to take it over.
     pub(crate) upgraded: Option<Box<WsStream>>,
+    /// The close frame to send the peer before closing its WebSocket, when the session
+    /// ends because of what the peer sent (see `ws::close_for_error`).
+    pub(crate) peer_close: Option<tokio_tungstenite::tungstenite::Message>,
     /// Frames waiting for a transport.
     pub(crate) outbox: VecDeque<Frame>,
     /// Frames and bytes queued and not yet written, including a batch the writer took.
@@ -181,6 +184,13 @@ impl State {
         self.queued_frames += 1;
         self.queued_bytes += frame.len();
         self.outbox.push_back(frame);
+    }
+
+    /// Whether `frames` fit in the send queue's bounds.
+    fn fits(&self, frames: &[Frame], config: &EngineConfig) -> bool {
+        let bytes: usize = frames.iter().map(Frame::len).sum();
+        self.queued_frames + frames.len() <= config.max_buffered_packets
+            && self.queued_bytes + bytes <= config.max_buffered_bytes
     }
 
     /// Queues frames whose bounds the caller checked.
@@ -304,6 +314,7 @@ impl<D> Socket<D> {
                     awaiting_pong: false,
                 },
                 driver_reading: false,
+                peer_close: None,
             }),
             config,
             writer: AtomicWaker::new(),
@@ -362,10 +373,7 @@ impl<D> Socket<D> {
             if st.close.is_some() {
                 return Err(SendError::Closed);
             }
-            let bytes: usize = frames.iter().map(Frame::len).sum();
-            if st.queued_frames + frames.len() > self.config.max_buffered_packets
-                || st.queued_bytes + bytes > self.config.max_buffered_bytes
-            {
+            if !st.fits(frames, &self.config) {
                 st.start_close(
                     CloseReason::SendBufferFull,
                     CloseMode::Abort(PollReply::Close),
@@ -453,7 +461,20 @@ impl<D> Socket<D> {
         }
         st.heartbeat.deadline =
             Instant::now() + self.config.ping_interval + self.config.ping_timeout;
-        st.push_unbounded(Frame::control(PacketType::Pong, data));
+        // Within the send queue's bounds, as every other frame: a client that pings without
+        // ever fetching the pongs is cut off like any client that does not read.
+        let pong = Frame::control(PacketType::Pong, data);
+        if !st.fits(std::slice::from_ref(&pong), &self.config) {
+            st.start_close(
+                CloseReason::SendBufferFull,
+                CloseMode::Abort(PollReply::Close),
+            );
+            drop(st);
+            tracing::debug!(target: "engineio::socket", sid = %self.id, "send queue full (v3 pongs), closing");
+            self.wake_all();
+            return;
+        }
+        st.push_unbounded(pong);
         self.wake_writer_after(st);
     }
 }

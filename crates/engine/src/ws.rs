@@ -304,10 +304,21 @@ fn text_message(text: Str) -> tokio_tungstenite::tungstenite::Utf8Bytes {
     tokio_tungstenite::tungstenite::Utf8Bytes::try_from(text.into_bytes()).unwrap_or_default()
 }
 
-/// The close frame for an oversize message (status 1009).
-pub(crate) fn too_big_close() -> WsMessage {
-    WsMessage::Close(Some(CloseFrame {
-        code: CloseCode::Size,
-        reason: "Max payload size exceeded".into(),
-    }))
+/// The close frame telling a peer why its WebSocket is closed after a read error: 1007 for
+/// invalid UTF-8 in a text message, 1009 for an oversize message (as `ws` does with its
+/// `maxPayload`), 1002 for a protocol violation. `None` when the connection itself failed
+/// (nothing can be sent then).
+pub(crate) fn close_for_error(error: &tokio_tungstenite::tungstenite::Error) -> Option<WsMessage> {
+    use tokio_tungstenite::tungstenite::{Error, error::ProtocolError};
+    let (code, reason) = match error {
+        Error::Utf8(_) => (CloseCode::Invalid, "Invalid UTF-8"),
+        Error::Capacity(_) => (CloseCode::Size, "Max payload size exceeded"),
+        Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => return None,
+        Error::Protocol(_) => (CloseCode::Protocol, "Protocol error"),
+        _ => return None,
+    };
+    Some(WsMessage::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    })))
 }

@@ -268,3 +268,25 @@ async fn v3_pings_keep_a_session_alive() {
         .await;
     server.assert_healthy().await;
 }
+
+/// A v3 client that pings over polling without ever fetching the pongs fills its send queue
+/// like any client that does not read, and is cut off with `send buffer full`.
+#[tokio::test]
+async fn v3_pongs_count_against_the_send_queue() {
+    let mut server =
+        TestServer::start(quiet_config().allow_eio3(true).max_buffered(16, 1 << 20)).await;
+    let (sid, _) = handshake_query(server.addr, "EIO=3&transport=polling").await;
+    server.opened().await;
+    let pings = "1:2".repeat(40);
+    let res = request(
+        server.addr,
+        "POST",
+        &format!("/engine.io/?EIO=3&transport=polling&sid={sid}"),
+        &[("content-type", "text/plain")],
+        Some(pings.as_bytes()),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(server.closed(&sid).await, CloseReason::SendBufferFull);
+    server.assert_healthy().await;
+}

@@ -338,6 +338,45 @@ async fn the_payload_limit_applies_with_and_without_content_length() {
     server.assert_healthy().await;
 }
 
+/// Node's answers after a client closes its polling session with a `1`: a poll sent together
+/// with the close gets `6`, whichever reaches the server first; once the POST is answered,
+/// every later request gets `400` "Session ID unknown".
+#[tokio::test]
+async fn after_a_client_close_later_requests_get_400() {
+    let mut server = TestServer::start(quiet_config()).await;
+    for _ in 0..3 {
+        // No poll pending: the POST is answered, then the session is gone.
+        let (sid, _) = handshake(server.addr).await;
+        server.opened().await;
+        assert_ok(&post(server.addr, &sid, b"1").await);
+        poll(server.addr, &sid)
+            .await
+            .assert_error(400, 1, "Session ID unknown");
+        post(server.addr, &sid, b"4late")
+            .await
+            .assert_error(400, 1, "Session ID unknown");
+        assert_eq!(server.closed(&sid).await, CloseReason::TransportClose);
+
+        // A poll and the close sent at once, the close first on the wire.
+        let (sid, _) = handshake(server.addr).await;
+        server.opened().await;
+        let close = tokio::spawn({
+            let addr = server.addr;
+            let sid = sid.clone();
+            async move { post(addr, &sid, b"1").await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let polled = poll(server.addr, &sid).await;
+        assert_ok(&close.await.unwrap());
+        assert_eq!(polled.packets(), ["6"]);
+        poll(server.addr, &sid)
+            .await
+            .assert_error(400, 1, "Session ID unknown");
+        assert_eq!(server.closed(&sid).await, CloseReason::TransportClose);
+    }
+    server.assert_healthy().await;
+}
+
 #[tokio::test]
 async fn a_close_packet_releases_the_pending_get_with_a_noop() {
     let mut server = TestServer::start(quiet_config()).await;
@@ -669,5 +708,50 @@ async fn keep_alive_connections_carry_several_requests() {
     settle().await;
     drop(conn);
     assert_eq!(server.closed(&sid).await, CloseReason::TransportError);
+    server.assert_healthy().await;
+}
+
+/// With `allow_eio3`, a request must speak its session's protocol: `EIO=3` with the sid of a
+/// v4 session (or the other way round) gets `400` "Bad request", as Node answers, and the
+/// session is unharmed.
+#[tokio::test]
+async fn a_request_of_the_other_protocol_version_is_refused() {
+    let mut server = TestServer::start(quiet_config().allow_eio3(true)).await;
+    let (v4, _) = handshake_query(server.addr, "EIO=4&transport=polling").await;
+    server.opened().await;
+    let (v3, _) = handshake_query(server.addr, "EIO=3&transport=polling").await;
+    server.opened().await;
+    for (sid, other) in [(&v4, "3"), (&v3, "4"), (&v4, "5")] {
+        get(
+            server.addr,
+            &format!("/engine.io/?EIO={other}&transport=polling&sid={sid}"),
+        )
+        .await
+        .assert_error(400, 3, "Bad request");
+        request(
+            server.addr,
+            "POST",
+            &format!("/engine.io/?EIO={other}&transport=polling&sid={sid}"),
+            &[("content-type", "text/plain")],
+            Some(b"4x"),
+        )
+        .await
+        .assert_error(400, 3, "Bad request");
+        let upgrade = upgrade_request(&format!("EIO={other}&transport=websocket&sid={sid}"), &[]);
+        assert_eq!(send_raw(server.addr, &upgrade).await.status, 400);
+    }
+    // Their own protocol still works.
+    assert_ok(&post(server.addr, &v4, b"4still").await);
+    assert_eq!(server.text(&v4).await, "still");
+    let res = request(
+        server.addr,
+        "POST",
+        &format!("/engine.io/?EIO=3&transport=polling&sid={v3}"),
+        &[("content-type", "text/plain")],
+        Some(b"7:4still3"),
+    )
+    .await;
+    assert_ok(&res);
+    assert_eq!(server.text(&v3).await, "still3");
     server.assert_healthy().await;
 }

@@ -285,6 +285,125 @@ async fn protocol_violations_end_the_session() {
     server.assert_healthy().await;
 }
 
+/// Reads what the server writes until it closes the connection; returns the close frame's
+/// code and reason, if a close frame came.
+async fn server_close_frame(
+    s: &mut tokio::net::TcpStream,
+    already: Vec<u8>,
+) -> Option<(u16, String)> {
+    use tokio::io::AsyncReadExt;
+    let mut bytes = already;
+    let _ = tokio::time::timeout(WAIT, s.read_to_end(&mut bytes)).await;
+    // Server frames are unmasked: opcode, length, payload.
+    let mut at = 0;
+    while at + 2 <= bytes.len() {
+        let opcode = bytes[at] & 0x0f;
+        let mut len = usize::from(bytes[at + 1] & 0x7f);
+        let mut start = at + 2;
+        if len == 126 {
+            len = usize::from(u16::from_be_bytes([bytes[start], bytes[start + 1]]));
+            start += 2;
+        } else if len == 127 {
+            return None;
+        }
+        let payload = bytes.get(start..start + len)?;
+        if opcode == 8 {
+            let code = u16::from_be_bytes([*payload.first()?, *payload.get(1)?]);
+            return Some((code, String::from_utf8_lossy(&payload[2..]).into_owned()));
+        }
+        at = start + len;
+    }
+    None
+}
+
+/// A WebSocket closed because of what the peer sent gets a close frame with the code of the
+/// fault and a short reason before the TCP connection closes.
+#[tokio::test]
+async fn peer_faults_get_a_close_frame_with_their_code() {
+    let mut server = TestServer::start(quiet_config().max_payload(1000)).await;
+    let unmasked = {
+        let mut f = vec![0x81, 0x02];
+        f.extend_from_slice(b"4x");
+        f
+    };
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "bad utf-8",
+            ws_frame(true, 0, 1, b"4\xff\xfe"),
+            1007,
+            "Invalid UTF-8",
+        ),
+        (
+            "bad utf-8, fragmented",
+            {
+                let mut f = ws_frame(false, 0, 1, b"4\xe2");
+                f.extend(ws_frame(true, 0, 0, b"\x28"));
+                f
+            },
+            1007,
+            "Invalid UTF-8",
+        ),
+        ("unmasked", unmasked, 1002, "Protocol error"),
+        (
+            "rsv bits",
+            ws_frame(true, 0b100, 1, b"4x"),
+            1002,
+            "Protocol error",
+        ),
+        (
+            "opcode 3",
+            ws_frame(true, 0, 3, b"4x"),
+            1002,
+            "Protocol error",
+        ),
+        (
+            "big ping",
+            ws_frame(true, 0, 9, &[0u8; 200]),
+            1002,
+            "Protocol error",
+        ),
+        (
+            "lone continuation",
+            ws_frame(true, 0, 0, b"4x"),
+            1002,
+            "Protocol error",
+        ),
+        (
+            "too big",
+            ws_frame(true, 0, 2, &[0u8; 2000]),
+            1009,
+            "Max payload size exceeded",
+        ),
+    ];
+    for (name, frame, code, reason) in cases {
+        let mut s = start(
+            server.addr,
+            &upgrade_request("EIO=4&transport=websocket", &[]),
+        )
+        .await;
+        let mut buf = Vec::new();
+        let res = tokio::time::timeout(WAIT, read_response(&mut s, &mut buf, false))
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(res.status, 101, "{name}");
+        let sid = server.opened().await;
+        s.write_all(&frame).await.unwrap();
+        assert_eq!(
+            server_close_frame(&mut s, buf).await,
+            Some((code, reason.to_owned())),
+            "{name}"
+        );
+        assert_eq!(
+            server.closed(sid.as_str()).await,
+            CloseReason::TransportError,
+            "{name}"
+        );
+    }
+    server.assert_healthy().await;
+}
+
 #[tokio::test]
 async fn fragmented_messages_are_reassembled_and_bounded() {
     let mut server = TestServer::echo(quiet_config().max_payload(1000)).await;
