@@ -1193,6 +1193,32 @@ impl Args {
         }
     }
 
+    /// About how many bytes the arguments took on the wire (attachments included), for the
+    /// bounds on what a connection may make the server hold.
+    pub(crate) fn wire_size(&self) -> usize {
+        fn value_size(value: &Value) -> usize {
+            match value {
+                Value::String(s) => s.as_bytes().len() + 1,
+                Value::Binary(b) => b.len() + 1,
+                Value::Ext(_, b) => b.len() + 2,
+                Value::Array(items) => 1 + items.iter().map(value_size).sum::<usize>(),
+                Value::Map(entries) => {
+                    1 + entries
+                        .iter()
+                        .map(|(k, v)| value_size(k) + value_size(v))
+                        .sum::<usize>()
+                }
+                _ => 1,
+            }
+        }
+        match &self.repr {
+            Repr::Json {
+                text, attachments, ..
+            } => text.len() + attachments.iter().map(Bytes::len).sum::<usize>(),
+            Repr::Msgpack(values) => values.iter().map(value_size).sum(),
+        }
+    }
+
     /// Whether there is no argument.
     ///
     /// ```

@@ -30,9 +30,19 @@ use crate::{
 /// The engine session of a client.
 pub(crate) type Conn = Arc<EngineSocket<Client>>;
 
-/// The most packets queued for a namespace whose connection is still being decided
-/// (middleware running). A client that sends more is closed.
+/// The most packets, and bytes, queued for a namespace whose connection is still being decided
+/// (middleware running). A client that sends more is closed. (Node closes a connection at the
+/// first packet for a namespace not connected yet; the JavaScript client never sends one,
+/// as it buffers its emits until connected.)
 const MAX_QUEUED_WHILE_CONNECTING: usize = 1024;
+const MAX_QUEUED_BYTES_WHILE_CONNECTING: usize = 1 << 20;
+
+/// The packets that arrived for a namespace while its connection is being decided.
+#[derive(Default)]
+struct Waiting {
+    packets: VecDeque<Incoming>,
+    bytes: usize,
+}
 
 /// A decoded packet, whatever the parser.
 #[derive(Debug)]
@@ -61,6 +71,17 @@ pub(crate) enum Incoming {
 }
 
 impl Incoming {
+    /// About how many bytes the packet holds (its arguments, attachments included).
+    fn size(&self) -> usize {
+        match self {
+            Incoming::Event { event, args, .. } => event.len() + args.wire_size(),
+            Incoming::Ack { args, .. } => args.wire_size(),
+            Incoming::Connect { nsp, .. }
+            | Incoming::Disconnect { nsp }
+            | Incoming::ConnectError { nsp } => nsp.len(),
+        }
+    }
+
     fn nsp(&self) -> &str {
         match self {
             Incoming::Connect { nsp, .. }
@@ -87,7 +108,7 @@ struct ClientState {
     /// Connected namespaces.
     sockets: HashMap<String, Socket>,
     /// Namespaces whose connection is being decided, with the packets that arrived meanwhile.
-    connecting: HashMap<String, VecDeque<Incoming>>,
+    connecting: HashMap<String, Waiting>,
     joined_any: bool,
     /// Set when the engine connection closed.
     closed: Option<DisconnectReason>,
@@ -378,7 +399,23 @@ fn route(io: &Arc<IoInner>, conn: &Conn, incoming: Incoming) {
                 conn.close(CloseReason::ForcedServerClose);
                 return;
             }
-            st.connecting.insert(nsp.to_string(), VecDeque::new());
+            let config = &io.shared.config;
+            let refusal =
+                if st.sockets.len() + st.connecting.len() >= config.max_sockets_per_connection {
+                    Some("Too many namespaces for this connection")
+                } else if st.connecting.len() >= config.max_pending_connects {
+                    Some("Too many connections in progress")
+                } else {
+                    None
+                };
+            if let Some(message) = refusal {
+                drop(st);
+                tracing::debug!(target: "socketio::client", sid = %conn.id(), ns = %nsp, "connection refused: {message}");
+                let err = ConnectError::new(message);
+                let _ = conn.send(packet::connect_error(config.parser, &nsp, &err));
+                return;
+            }
+            st.connecting.insert(nsp.to_string(), Waiting::default());
             drop(st);
             spawn_now(connect(io.clone(), conn.clone(), nsp.to_string(), auth));
         }
@@ -387,12 +424,17 @@ fn route(io: &Arc<IoInner>, conn: &Conn, incoming: Incoming) {
             conn.close(CloseReason::ForcedServerClose);
         }
         other => {
-            if let Some(queue) = st.connecting.get_mut(other.nsp()) {
-                if queue.len() >= MAX_QUEUED_WHILE_CONNECTING {
+            if let Some(waiting) = st.connecting.get_mut(other.nsp()) {
+                let size = other.size();
+                if waiting.packets.len() >= MAX_QUEUED_WHILE_CONNECTING
+                    || waiting.bytes + size > MAX_QUEUED_BYTES_WHILE_CONNECTING
+                {
                     drop(st);
+                    tracing::debug!(target: "socketio::client", sid = %conn.id(), "too many packets for a namespace still connecting, closing");
                     conn.close(CloseReason::ForcedServerClose);
                 } else {
-                    queue.push_back(other);
+                    waiting.bytes += size;
+                    waiting.packets.push_back(other);
                 }
                 return;
             }
@@ -433,10 +475,19 @@ fn connect(io: Arc<IoInner>, conn: Conn, nsp: String, auth: serde_json::Value) -
             let _ = conn.send(packet::connect_error(parser, &nsp, &err));
             finish_connecting(&conn, &nsp, None);
         };
-        let Some(ns) = io.resolve_namespace(&nsp, &auth).await else {
-            refuse(ConnectError::new("Invalid namespace"));
-            return;
+        let attempt = match io.resolve_namespace(&nsp, &auth).await {
+            Some(Ok(attempt)) => attempt,
+            Some(Err(e)) => {
+                refuse(e);
+                return;
+            }
+            None => {
+                refuse(ConnectError::new("Invalid namespace"));
+                return;
+            }
         };
+        // Held until the connection is decided: a refused one leaves no dynamic child behind.
+        let ns = attempt.ns().clone();
         let recovery = io.shared.config.connection_state_recovery;
         let restored = match (recovery, auth.get("pid"), auth.get("offset")) {
             (
@@ -530,7 +581,10 @@ fn finish_connecting(conn: &Conn, nsp: &str, socket: Option<&Socket>) {
     loop {
         let mut st = conn.data().lock();
         let batch = match st.connecting.get_mut(nsp) {
-            Some(queue) if !queue.is_empty() && socket.is_some() => std::mem::take(queue),
+            Some(waiting) if !waiting.packets.is_empty() && socket.is_some() => {
+                waiting.bytes = 0;
+                std::mem::take(&mut waiting.packets)
+            }
             _ => {
                 st.connecting.remove(nsp);
                 match (socket, st.closed) {

@@ -88,7 +88,20 @@ pub struct SocketIoConfig {
     /// Default 5 s (Node waits forever, which leaks unanswered acks).
     pub ack_timeout: Duration,
     /// Remove a dynamic child namespace when its last socket leaves. Default `false`.
+    /// (A child created for a connection that was refused is always removed.)
     pub cleanup_empty_child_namespaces: bool,
+    /// The most child namespaces one dynamic namespace may have; a CONNECT that would create
+    /// another is refused with `connect_error` "Too many namespaces". Default 10 000 (Node has
+    /// no bound).
+    pub max_dynamic_children: usize,
+    /// The most namespaces one connection may join or be joining at once; a CONNECT beyond is
+    /// refused with `connect_error` "Too many namespaces for this connection". Default 256
+    /// (Node has no bound).
+    pub max_sockets_per_connection: usize,
+    /// The most namespace connections one connection may have in progress at once (middleware
+    /// still running); a CONNECT beyond is refused with `connect_error` "Too many connections
+    /// in progress". Default 32 (Node has no bound).
+    pub max_pending_connects: usize,
     /// The packet format. Default JSON.
     pub parser: ParserKind,
     /// A JavaScript file served at `<path>socket.io.js` (and `socket.io.min.js`), like Node's
@@ -110,6 +123,9 @@ impl Default for SocketIoConfig {
             max_attachments: 10,
             ack_timeout: Duration::from_secs(5),
             cleanup_empty_child_namespaces: false,
+            max_dynamic_children: 10_000,
+            max_sockets_per_connection: 256,
+            max_pending_connects: 32,
             parser: ParserKind::Json,
             serve_client: None,
             connection_state_recovery: None,
@@ -191,6 +207,27 @@ impl SocketIoConfig {
     #[must_use]
     pub fn cleanup_empty_child_namespaces(mut self, cleanup: bool) -> Self {
         self.cleanup_empty_child_namespaces = cleanup;
+        self
+    }
+
+    /// Sets the most child namespaces of one dynamic namespace (default 10 000).
+    #[must_use]
+    pub fn max_dynamic_children(mut self, n: usize) -> Self {
+        self.max_dynamic_children = n;
+        self
+    }
+
+    /// Sets the most namespaces one connection may join (default 256).
+    #[must_use]
+    pub fn max_sockets_per_connection(mut self, n: usize) -> Self {
+        self.max_sockets_per_connection = n;
+        self
+    }
+
+    /// Sets the most namespace connections in progress on one connection (default 32).
+    #[must_use]
+    pub fn max_pending_connects(mut self, n: usize) -> Self {
+        self.max_pending_connects = n;
         self
     }
 

@@ -52,13 +52,14 @@ impl IoInner {
 
     /// The namespace a CONNECT for `name` joins: a static one, an existing dynamic child, or a
     /// new child of the first dynamic parent that accepts the name (in registration order).
+    /// `None`: no such namespace; an error: the namespace is refused.
     pub(crate) async fn resolve_namespace(
         &self,
         name: &str,
         auth: &serde_json::Value,
-    ) -> Option<Arc<NsInner>> {
+    ) -> Option<Result<crate::ns::Attempt, crate::ConnectError>> {
         if let Some(ns) = self.namespace(name) {
-            return Some(ns);
+            return Some(Ok(crate::ns::Attempt::new(ns)));
         }
         let parents = self
             .dynamic
@@ -66,15 +67,15 @@ impl IoInner {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         for parent in parents {
-            if let Some(child) = parent.existing_child(name) {
-                return Some(child);
+            if parent.existing_child(name).is_some() {
+                return Some(parent.attempt(name));
             }
             let accepted = match parent.matches_sync(name) {
                 Some(m) => m,
                 None => parent.matches(name, auth).await,
             };
             if accepted {
-                return Some(parent.child(name));
+                return Some(parent.attempt(name));
             }
         }
         None

@@ -38,6 +38,11 @@ pub(crate) struct NsInner {
     parent: Option<Weak<DynInner>>,
     /// Listeners of events sent by other servers (`serverSideEmit`), by event name.
     server_side: RwLock<Vec<(Box<str>, ServerSideHandler)>>,
+    /// Connection attempts in progress on this namespace (see [`Attempt`]).
+    attempts: std::sync::atomic::AtomicUsize,
+    /// Whether a socket ever connected: a dynamic child that never had one is removed once
+    /// no attempt holds it.
+    ever_connected: std::sync::atomic::AtomicBool,
 }
 
 /// A listener of server-side events.
@@ -75,6 +80,8 @@ impl NsInner {
                 next_ack: AtomicU64::new(0),
                 parent,
                 server_side: RwLock::new(Vec::new()),
+                attempts: std::sync::atomic::AtomicUsize::new(0),
+                ever_connected: std::sync::atomic::AtomicBool::new(false),
                 shared,
             }
         })
@@ -162,6 +169,7 @@ impl NsInner {
     }
 
     pub(crate) fn add_socket(&self, socket: &Socket) {
+        self.ever_connected.store(true, Ordering::Release);
         self.sockets
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -547,18 +555,23 @@ impl DynInner {
             .cloned()
     }
 
-    /// The child namespace `name`, created on first use with the parent's connect handler and
-    /// middleware as they are now (as Node does).
-    pub(crate) fn child(self: &Arc<Self>, name: &str) -> Arc<NsInner> {
+    /// A connection attempt on the child namespace `name`: the existing child, or a new one
+    /// with the parent's connect handler and middleware as they are now (as Node does). A new
+    /// child beyond `max_dynamic_children` is refused.
+    pub(crate) fn attempt(self: &Arc<Self>, name: &str) -> Result<Attempt, crate::ConnectError> {
         let mut children = self
             .children
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        children
-            .entry(name.to_owned())
-            .or_insert_with(|| {
+        let child = match children.get(name) {
+            Some(child) => child.clone(),
+            None => {
+                if children.len() >= self.shared.config.max_dynamic_children {
+                    tracing::debug!(target: "socketio::ns", ns = name, "too many dynamic namespaces");
+                    return Err(crate::ConnectError::new("Too many namespaces"));
+                }
                 tracing::debug!(target: "socketio::ns", ns = name, "dynamic namespace created");
-                NsInner::new(
+                let child = NsInner::new(
                     name.to_owned(),
                     self.shared.clone(),
                     Some(self.connect.clone()),
@@ -567,17 +580,28 @@ impl DynInner {
                         .unwrap_or_else(PoisonError::into_inner)
                         .clone(),
                     Some(Arc::downgrade(self)),
-                )
-            })
-            .clone()
+                );
+                children.insert(name.to_owned(), child.clone());
+                child
+            }
+        };
+        // Counted under the children lock: a concurrent removal sees it.
+        Ok(Attempt::new(child))
     }
 
     fn remove_child_if_empty(&self, name: &str) {
+        self.remove_child_if(name, |c| {
+            c.is_empty() && c.attempts.load(Ordering::Acquire) == 0
+        });
+    }
+
+    /// Removes the child `name` if `unused` says so (checked under the children lock).
+    fn remove_child_if(&self, name: &str, unused: impl Fn(&NsInner) -> bool) {
         let mut children = self
             .children
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if children.get(name).is_some_and(|c| c.is_empty())
+        if children.get(name).is_some_and(|c| unused(c))
             && let Some(child) = children.remove(name)
         {
             drop(children);
@@ -638,6 +662,37 @@ impl DynamicNamespace {
             child.emit(event, data)?;
         }
         Ok(())
+    }
+}
+
+/// A connection attempt on a namespace, from its resolution until the connection is accepted
+/// or refused. A dynamic child that never had a socket is removed when its last attempt ends:
+/// refused connections leave nothing behind.
+pub(crate) struct Attempt {
+    ns: Arc<NsInner>,
+}
+
+impl Attempt {
+    pub(crate) fn new(ns: Arc<NsInner>) -> Self {
+        ns.attempts.fetch_add(1, Ordering::AcqRel);
+        Attempt { ns }
+    }
+
+    pub(crate) fn ns(&self) -> &Arc<NsInner> {
+        &self.ns
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        self.ns.attempts.fetch_sub(1, Ordering::AcqRel);
+        if let Some(parent) = self.ns.parent.as_ref().and_then(Weak::upgrade) {
+            parent.remove_child_if(&self.ns.name, |c| {
+                c.is_empty()
+                    && c.attempts.load(Ordering::Acquire) == 0
+                    && !c.ever_connected.load(Ordering::Acquire)
+            });
+        }
     }
 }
 

@@ -1083,20 +1083,28 @@ impl SocketEmitter<'_> {
         )?;
         let (tx, rx) = oneshot::channel();
         lock(&inner.acks).insert(id, AckTx::Single(tx));
-        if let Err(e) = socket.send_frames(&frames, self.volatile) {
-            lock(&inner.acks).remove(&id);
-            return Err(e.into());
-        }
+        // Forgets the id however this ends: answered, timed out, or the future dropped.
+        let _forget = ForgetAck { socket, id };
+        socket.send_frames(&frames, self.volatile)?;
         socket.notify_outgoing(event);
         let timeout = self.timeout.unwrap_or(socket.shared().config.ack_timeout);
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(args)) => Ok(args),
             Ok(Err(_)) => Err(AckError::Disconnected),
-            Err(_) => {
-                lock(&inner.acks).remove(&id);
-                Err(AckError::Timeout)
-            }
+            Err(_) => Err(AckError::Timeout),
         }
+    }
+}
+
+/// Removes an acknowledgement id from its socket when dropped.
+struct ForgetAck<'a> {
+    socket: &'a Socket,
+    id: u64,
+}
+
+impl Drop for ForgetAck<'_> {
+    fn drop(&mut self) {
+        self.socket.forget_ack(self.id);
     }
 }
 
@@ -1105,4 +1113,88 @@ pub(crate) fn check_event(event: &str) -> Result<(), EmitError> {
         return Err(EmitError::ReservedEvent(event.to_owned()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    impl Socket {
+        /// The acknowledgements this socket waits for.
+        fn pending_acks(&self) -> usize {
+            lock(&self.inner.acks).len()
+        }
+    }
+
+    async fn send(app: &axum::Router, method: &str, uri: &str, body: &str) -> String {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "text/plain;charset=UTF-8")
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        let res = tokio::time::timeout(Duration::from_secs(5), app.clone().oneshot(req))
+            .await
+            .unwrap()
+            .unwrap();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8_lossy(&body).into_owned()
+    }
+
+    /// A connected socket of the main namespace, over polling.
+    async fn connected(io: &crate::SocketIo, app: &axum::Router) -> Socket {
+        let open = send(app, "GET", "/socket.io/?EIO=4&transport=polling", "").await;
+        let start = open.find("\"sid\":\"").unwrap() + 7;
+        let sid = &open[start..start + open[start..].find('"').unwrap()];
+        let url = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+        assert_eq!(send(app, "POST", &url, "40").await, "ok");
+        assert!(send(app, "GET", &url, "").await.starts_with("40{"));
+        io.sockets().pop().unwrap()
+    }
+
+    /// An `emit_with_ack` whose future is dropped before the answer (a caller's own timeout,
+    /// a cancelled task) forgets its acknowledgement id: nothing stays behind per call.
+    #[tokio::test]
+    async fn dropped_emit_with_ack_futures_forget_their_ids() {
+        let io = crate::SocketIo::new();
+        let app = axum::Router::new().layer(io.layer());
+        let socket = connected(&io, &app).await;
+        for _ in 0..10 {
+            let emitter = socket.timeout(Duration::from_secs(60));
+            let wait = emitter.emit_with_ack::<serde_json::Value, _>("question", &());
+            assert!(
+                tokio::time::timeout(Duration::from_millis(5), wait)
+                    .await
+                    .is_err()
+            );
+        }
+        assert_eq!(socket.pending_acks(), 0);
+        for _ in 0..10 {
+            let op = io.timeout(Duration::from_secs(60));
+            let wait = op.emit_with_ack("question", &());
+            assert!(
+                tokio::time::timeout(Duration::from_millis(5), wait)
+                    .await
+                    .is_err()
+            );
+        }
+        assert_eq!(socket.pending_acks(), 0);
+        // While one waits, its id is there.
+        let op = socket.timeout(Duration::from_secs(60));
+        let mut wait = Box::pin(op.emit_with_ack::<serde_json::Value, _>("question", &()));
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(wait.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(socket.pending_acks(), 1);
+        drop(wait);
+        assert_eq!(socket.pending_acks(), 0);
+    }
 }
