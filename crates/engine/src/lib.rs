@@ -33,6 +33,9 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "__fuzz")]
+#[doc(hidden)]
+pub mod __fuzz;
 mod config;
 mod cookie;
 mod driver;
