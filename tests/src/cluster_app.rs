@@ -147,8 +147,8 @@ impl RustNode {
 
     /// Stops serving and closes every connection (the Redis connections go once the last
     /// handle is dropped).
-    pub fn stop(self) {
-        self.io.close();
+    pub async fn stop(self) {
+        self.io.close().await;
         self.server.abort();
     }
 }

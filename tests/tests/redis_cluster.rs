@@ -101,7 +101,7 @@ async fn broadcasts_reach_every_node() {
         assert_eq!(client.next("volatile", 3000).await.unwrap(), json!([]));
     }
     for n in nodes {
-        n.stop();
+        n.stop().await;
     }
 }
 
@@ -354,7 +354,7 @@ async fn mixed_cluster_with_a_node_server() {
         n.next("disconnect", 3000).await.unwrap(),
         json!(["io server disconnect"])
     );
-    rust.stop();
+    rust.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -507,7 +507,7 @@ async fn emitters_reach_rust_and_node_servers() {
         emitter.emit("disconnect", &()).await,
         Err(tower_socketio_redis::EmitterError::Emit(_))
     ));
-    rust.stop();
+    rust.stop().await;
 }
 
 /// Responses on the requester's own channel (`publishOnSpecificResponseChannel`) and on the
@@ -569,7 +569,7 @@ async fn specific_response_channels_interoperate() {
         "{answered}"
     );
     let _ = (r, n);
-    rust.stop();
+    rust.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -729,6 +729,6 @@ async fn three_rust_nodes_share_rooms_data_and_acks() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(nodes[2].io.fetch_sockets().await.len(), 1);
     for n in nodes {
-        n.stop();
+        n.stop().await;
     }
 }

@@ -116,5 +116,5 @@ async fn a_silent_node_costs_one_timeout_and_a_dead_one_nothing() {
             .await
             .unwrap();
     assert!(acks.is_complete(), "{acks:?}");
-    a.stop();
+    a.stop().await;
 }

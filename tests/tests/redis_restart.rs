@@ -109,6 +109,6 @@ async fn redis_restart_on_the_same_port() {
     assert_eq!(a.io.fetch_sockets().await.len(), 2);
     let total = warnings.load(Ordering::Relaxed);
     assert!(total <= 6, "{total} warnings for one outage");
-    a.stop();
-    b.stop();
+    a.stop().await;
+    b.stop().await;
 }

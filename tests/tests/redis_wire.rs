@@ -284,5 +284,5 @@ async fn every_request_type_from_a_raw_node() {
         "our own publish comes back"
     );
     assert_eq!(node.io.server_count().await, 1);
-    node.stop();
+    node.stop().await;
 }

@@ -170,6 +170,17 @@ pub struct EngineConfig {
     /// The read buffer allocated for each WebSocket. Default 4 KiB: small, since most sockets
     /// are idle most of the time; larger messages grow it as needed.
     pub ws_read_buffer_size: usize,
+    /// The most sessions open at once; beyond, handshakes are refused with `503` and the body
+    /// `{"code":4,"message":"Server at capacity"}` (and a `Retry-After`). Default none (Node
+    /// has no bound).
+    pub max_sessions: Option<usize>,
+    /// How long [`Engine::close`](crate::Engine::close) lets sessions flush what they have
+    /// queued and close cleanly before it drops the rest. Default 5 s.
+    pub shutdown_grace: Duration,
+    /// How long a polling POST's body may take to arrive; a slower one is refused with `408`
+    /// and its session closed. Default 45 s (the default ping interval plus ping timeout:
+    /// a session whose POST is stuck cannot answer pings either).
+    pub request_body_timeout: Duration,
     pub(crate) allow_request: Option<Arc<AllowRequestFn>>,
     pub(crate) initial_headers: Option<Arc<HeadersFn>>,
     pub(crate) headers: Option<Arc<HeadersFn>>,
@@ -190,6 +201,9 @@ impl Default for EngineConfig {
             max_buffered_packets: 10_000,
             max_buffered_bytes: 16 << 20,
             ws_read_buffer_size: 4096,
+            max_sessions: None,
+            shutdown_grace: Duration::from_secs(5),
+            request_body_timeout: Duration::from_secs(45),
             allow_request: None,
             initial_headers: None,
             headers: None,
@@ -212,6 +226,9 @@ impl fmt::Debug for EngineConfig {
             .field("max_buffered_packets", &self.max_buffered_packets)
             .field("max_buffered_bytes", &self.max_buffered_bytes)
             .field("ws_read_buffer_size", &self.ws_read_buffer_size)
+            .field("max_sessions", &self.max_sessions)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("request_body_timeout", &self.request_body_timeout)
             .field("allow_request", &self.allow_request.is_some())
             .field("initial_headers", &self.initial_headers.is_some())
             .field("headers", &self.headers.is_some())
@@ -306,6 +323,27 @@ impl EngineConfig {
     #[must_use]
     pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
         self.ws_read_buffer_size = bytes;
+        self
+    }
+
+    /// Sets the most sessions open at once (default none).
+    #[must_use]
+    pub fn max_sessions(mut self, sessions: Option<usize>) -> Self {
+        self.max_sessions = sessions;
+        self
+    }
+
+    /// Sets how long a shutdown lets sessions close cleanly (default 5 s).
+    #[must_use]
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Sets how long a polling POST's body may take to arrive (default 45 s).
+    #[must_use]
+    pub fn request_body_timeout(mut self, timeout: Duration) -> Self {
+        self.request_body_timeout = timeout;
         self
     }
 

@@ -83,6 +83,8 @@ pub(crate) struct Inner<H: Handler> {
     pub(crate) config: Arc<EngineConfig>,
     pub(crate) handler: H,
     sessions: RwLock<HashMap<Sid, SocketRef<H>>>,
+    /// Set by [`Engine::close`]: new sessions are refused.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 /// The query parameters the engine reads.
@@ -121,6 +123,7 @@ impl<H: Handler> Engine<H> {
                 config: Arc::new(config),
                 handler,
                 sessions: RwLock::new(HashMap::new()),
+                closing: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -143,6 +146,52 @@ impl<H: Handler> Engine<H> {
     /// The session with this id, if it is open.
     pub fn get(&self, sid: &Sid) -> Option<Arc<Socket<H::Data>>> {
         self.inner.sessions().get(sid).cloned()
+    }
+
+    /// Shuts the engine down: new sessions are refused (`503`, "Server shutting down"), every
+    /// session is closed with [`CloseReason::ServerShuttingDown`] after what it has queued is
+    /// sent (the final `1` of a polling session, a close frame on WebSocket), and sessions
+    /// still open after [`EngineConfig::shutdown_grace`] (a polling client that does not come
+    /// back for its last payload) are dropped. Resolves once no session is left: within the
+    /// grace period plus about a second.
+    ///
+    /// New sessions are refused from the call on, before the returned future is polled.
+    pub fn close(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.stop_accepting();
+        self.close_all(CloseReason::ServerShuttingDown);
+        let engine = self.clone();
+        async move {
+            let deadline = tokio::time::Instant::now() + engine.inner.config.shutdown_grace;
+            while engine.clients_count() > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            let left: Vec<_> = engine.inner.sessions().values().cloned().collect();
+            if !left.is_empty() {
+                tracing::debug!(target: "engineio::socket", sessions = left.len(), "shutdown grace over: dropping the sessions left");
+            }
+            for socket in left {
+                socket.give_up();
+            }
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+            while engine.clients_count() > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+
+    /// Refuses new sessions from now on (`503`, "Server shutting down"), without closing the
+    /// open ones: the first step of [`Engine::close`].
+    pub fn stop_accepting(&self) {
+        self.inner
+            .closing
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether [`Engine::close`] (or [`Engine::stop_accepting`]) was called.
+    pub fn is_closing(&self) -> bool {
+        self.inner
+            .closing
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Closes every session with `reason` (e.g. [`CloseReason::ServerShuttingDown`]).
@@ -272,6 +321,10 @@ impl<H: Handler> Inner<H> {
             && let Err(message) = allow(&parts).await
         {
             return self.error(&parts, ErrorCode::Forbidden, Some(message), is_upgrade);
+        }
+        if let Some(refusal) = self.refuse_new_session() {
+            tracing::debug!(target: "engineio::request", uri = %parts.uri, "handshake refused: {refusal}");
+            return self.finish(&parts, crate::error::unavailable(refusal, is_upgrade));
         }
         let supports_binary = !query.b64;
         match transport {
@@ -407,6 +460,15 @@ impl<H: Handler> Inner<H> {
     ) -> EngineResponse {
         tracing::debug!(target: "engineio::request", code = code as u8, uri = %parts.uri, "request refused");
         self.finish(parts, error_response(code, message, is_upgrade))
+    }
+
+    /// Why a new session may not open now: the server is closing, or at `max_sessions`.
+    fn refuse_new_session(&self) -> Option<&'static str> {
+        if self.closing.load(std::sync::atomic::Ordering::Acquire) {
+            return Some("Server shutting down");
+        }
+        let max = self.config.max_sessions?;
+        (self.sessions().len() >= max).then_some("Server at capacity")
     }
 
     /// Handles one decoded packet from a client. Returns `false` once the session is closed.

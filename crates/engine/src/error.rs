@@ -28,6 +28,16 @@ impl ErrorCode {
     }
 }
 
+/// The response to a handshake refused because the server has `max_sessions` open, or is
+/// shutting down: `503` with a JSON body, and `Retry-After`.
+pub(crate) fn unavailable(message: &str, is_upgrade: bool) -> Response<Full<Bytes>> {
+    let mut res = error_response(ErrorCode::Forbidden, Some(message.to_owned()), is_upgrade);
+    *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    res
+}
+
 /// The response for a refused request: for HTTP requests a JSON body
 /// `{"code":N,"message":"..."}` with status 400 (403 for `Forbidden`); for WebSocket upgrade
 /// requests a plain `400` with the message as text, as Node's `abortUpgrade` writes.

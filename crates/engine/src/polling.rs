@@ -202,7 +202,18 @@ where
     }
 
     let limit = usize::try_from(engine.config.max_payload).unwrap_or(usize::MAX);
-    let bytes: Bytes = match Limited::new(body, limit).collect().await {
+    let read = tokio::time::timeout(
+        engine.config.request_body_timeout,
+        Limited::new(body, limit).collect(),
+    )
+    .await;
+    let Ok(read) = read else {
+        guard.done = true;
+        tracing::debug!(target: "engineio::transport", sid = %socket.id(), "POST body too slow");
+        socket.abort(CloseReason::TransportError);
+        return empty(StatusCode::REQUEST_TIMEOUT);
+    };
+    let bytes: Bytes = match read {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
             guard.done = true;

@@ -423,6 +423,23 @@ impl<D> Socket<D> {
         }
     }
 
+    /// Stops waiting for the client: a closing session owes it nothing more (its last polling
+    /// payload, say), and one not closing yet is aborted. The driver then ends it.
+    pub(crate) fn give_up(&self) {
+        {
+            let mut st = self.lock();
+            if let Some(closing) = st.close.as_mut() {
+                closing.delivered = true;
+            } else {
+                st.start_close(
+                    CloseReason::ServerShuttingDown,
+                    CloseMode::Abort(PollReply::Close),
+                );
+            }
+        }
+        self.wake_all();
+    }
+
     /// Closes the session at once, dropping what is queued.
     pub(crate) fn abort(&self, reason: CloseReason) {
         self.start_close(reason, CloseMode::Abort(PollReply::Close));

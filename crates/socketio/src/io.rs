@@ -8,7 +8,7 @@ use std::{
 };
 
 use serde::Serialize;
-use tower_socketio_engine::{CloseReason, Engine};
+use tower_socketio_engine::Engine;
 
 use crate::{
     client::SioHandler,
@@ -385,9 +385,28 @@ impl SocketIo {
         self.inner.engine.clients_count()
     }
 
-    /// Shuts the server down: every socket disconnects with
-    /// [`DisconnectReason::ServerShuttingDown`] and every connection is closed.
-    pub fn close(&self) {
+    /// Shuts the server down (Node's `io.close()`): new connections are refused (`503`),
+    /// every socket disconnects with [`DisconnectReason::ServerShuttingDown`] (its
+    /// `disconnect` handlers run), what was queued for each client is sent, then every
+    /// connection is closed cleanly; the adapters are closed last. Resolves once no connection
+    /// is left: within the engine's `shutdown_grace` (5 s by default) plus about a second.
+    ///
+    /// With axum, run it from the graceful-shutdown signal, so the HTTP server waits for
+    /// nothing that Socket.IO holds (long-polls):
+    ///
+    /// ```no_run
+    /// # async fn run(listener: tokio::net::TcpListener) {
+    /// let io = tower_socketio::SocketIo::new();
+    /// let app = axum::Router::new().layer(io.layer());
+    /// axum::serve(listener, app)
+    ///     .with_graceful_shutdown(io.close_after(async {
+    ///         tokio::signal::ctrl_c().await.ok();
+    ///     }))
+    ///     .await
+    ///     .ok();
+    /// # }
+    /// ```
+    pub async fn close(&self) {
         let static_ns: Vec<_> = self
             .inner
             .namespaces
@@ -407,12 +426,28 @@ impl SocketIo {
             .cloned()
             .chain(dynamic.iter().flat_map(|d| d.children()))
             .collect();
+        tracing::debug!(target: "socketio::io", "shutting down");
+        // New handshakes are refused from here on; the sockets leave their namespaces before
+        // their connections close, as in Node.
+        self.inner.engine.stop_accepting();
         for ns in &all {
             disconnect_all(ns, DisconnectReason::ServerShuttingDown);
         }
-        self.inner.engine.close_all(CloseReason::ServerShuttingDown);
+        self.inner.engine.close().await;
         for ns in &all {
             ns.adapter().close();
+        }
+    }
+
+    /// `signal`, then [`close`](Self::close): what to give axum's `with_graceful_shutdown`.
+    pub fn close_after<F>(&self, signal: F) -> impl Future<Output = ()> + Send + 'static
+    where
+        F: Future + Send + 'static,
+    {
+        let io = self.clone();
+        async move {
+            signal.await;
+            io.close().await;
         }
     }
 }

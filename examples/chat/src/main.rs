@@ -48,5 +48,5 @@ async fn main() -> std::io::Result<()> {
         }
         Err(_) => chat::socket_io(config),
     };
-    example_support::serve(chat::router(io), example_support::port()).await
+    example_support::serve_io(chat::router(io.clone()), io, example_support::port()).await
 }

@@ -49,6 +49,32 @@ pub fn client_bundle(example_dir: &Path) -> io::Result<PathBuf> {
 /// Serves `app` on `127.0.0.1:port` until Ctrl-C, with the peer address available to
 /// handlers.
 pub async fn serve(app: axum::Router, port: u16) -> io::Result<()> {
+    serve_until(app, port, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+/// Serves `app` (with the Socket.IO server `io` in it) until Ctrl-C, then shuts `io` down
+/// cleanly: its clients get what was queued for them and a proper close, its sockets'
+/// `disconnect` handlers run with `server shutting down`.
+pub async fn serve_io(
+    app: axum::Router,
+    io: tower_socketio::SocketIo,
+    port: u16,
+) -> io::Result<()> {
+    let shutdown = io.close_after(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    });
+    serve_until(app, port, shutdown).await
+}
+
+async fn serve_until(
+    app: axum::Router,
+    port: u16,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     use axum::serve::ListenerExt;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await?
@@ -60,8 +86,6 @@ pub async fn serve(app: axum::Router, port: u16) -> io::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(shutdown)
     .await
 }

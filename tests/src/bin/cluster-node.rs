@@ -24,6 +24,6 @@ async fn main() -> Result<(), String> {
     println!("PORT {}", node.addr.port());
     let mut sink = Vec::new();
     let _ = tokio::io::stdin().read_to_end(&mut sink).await;
-    node.stop();
+    node.stop().await;
     Ok(())
 }
