@@ -620,3 +620,43 @@ async fn a_websocket_only_server() {
     assert_eq!(get(server.addr, "/hello").await.text(), "hi");
     server.assert_no_panics();
 }
+
+/// `max_sessions`: handshakes beyond are refused with `503` and a clear body (both
+/// transports); once a session closes, a new one may open.
+#[tokio::test]
+async fn handshakes_beyond_max_sessions_get_503() {
+    let mut server = TestServer::start(quiet_config().max_sessions(Some(2))).await;
+    let (a, _) = handshake(server.addr).await;
+    server.opened().await;
+    let (_b, _) = handshake(server.addr).await;
+    server.opened().await;
+    let res = get(server.addr, "/engine.io/?EIO=4&transport=polling").await;
+    assert_eq!(res.status, 503);
+    assert_eq!(
+        String::from_utf8_lossy(&res.body),
+        r#"{"code":4,"message":"Server at capacity"}"#
+    );
+    assert_eq!(res.header("retry-after").as_deref(), Some("1"));
+    let upgrade = send_raw(
+        server.addr,
+        &upgrade_request("EIO=4&transport=websocket", &[]),
+    )
+    .await;
+    assert_eq!(upgrade.status, 503);
+    assert_eq!(server.engine.clients_count(), 2);
+    // A session closes: room for one more.
+    assert_ok(&post(server.addr, &a, b"1").await);
+    server.closed(&a).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while server.engine.clients_count() > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session never left"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let (_c, _) = handshake(server.addr).await;
+    server.opened().await;
+    // (assert_healthy would open a third session: at capacity, it is refused.)
+    server.assert_no_panics();
+}

@@ -755,3 +755,32 @@ async fn a_request_of_the_other_protocol_version_is_refused() {
     assert_eq!(server.text(&v3).await, "still3");
     server.assert_healthy().await;
 }
+
+/// A POST whose body trickles in slower than `request_body_timeout` gets `408` and closes its
+/// session (a slow-body attack holds nothing for long).
+#[tokio::test]
+async fn a_slow_post_body_times_out() {
+    use tokio::io::AsyncWriteExt;
+    let mut server = TestServer::start(
+        quiet_config().request_body_timeout(std::time::Duration::from_millis(300)),
+    )
+    .await;
+    let (sid, _) = handshake(server.addr).await;
+    server.opened().await;
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n4",
+        polling_url(&sid)
+    );
+    let mut s = start(server.addr, head.as_bytes()).await;
+    let started = std::time::Instant::now();
+    // One more byte now and then, never the whole body.
+    for _ in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        s.write_all(b"x").await.unwrap();
+    }
+    let res = finish(s).await;
+    assert_eq!(res.status, 408);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(server.closed(&sid).await, CloseReason::TransportError);
+    server.assert_healthy().await;
+}
