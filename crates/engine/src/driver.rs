@@ -330,10 +330,13 @@ async fn finish<H: Handler>(
             mode,
             CloseMode::Graceful | CloseMode::Abort(PollReply::Noop)
         );
+    // A client that is still there polls within a heartbeat period: one that has not come
+    // back by then is gone (Node's ping timeout keeps running while a session closes).
+    let heartbeat = socket.config.ping_interval + socket.config.ping_timeout;
     let grace = if mode == CloseMode::Graceful {
-        CLOSE_GRACE
+        CLOSE_GRACE.min(heartbeat)
     } else {
-        CLIENT_CLOSE_GRACE
+        CLIENT_CLOSE_GRACE.min(heartbeat)
     };
     if !graceful_poll {
         engine.remove(&socket.id());

@@ -784,3 +784,34 @@ async fn a_slow_post_body_times_out() {
     assert_eq!(server.closed(&sid).await, CloseReason::TransportError);
     server.assert_healthy().await;
 }
+
+/// A server-side close of a polling session waits for the client to fetch its last payload
+/// (`1`) only as long as a live client would take to poll (ping interval + ping timeout), not
+/// the full 30 s: a client that is gone is reaped on the heartbeat's schedule (found by the
+/// soak: connections that never joined a namespace lingered after the connect timeout).
+#[tokio::test]
+async fn a_graceful_close_waits_no_longer_than_the_heartbeat() {
+    let config = tower_socketio_engine::EngineConfig::default()
+        .ping_interval(std::time::Duration::from_millis(200))
+        .ping_timeout(std::time::Duration::from_millis(200));
+    let mut server = TestServer::start(config).await;
+    let (sid, _) = handshake(server.addr).await;
+    server.opened().await;
+    let started = std::time::Instant::now();
+    server
+        .engine
+        .get(&parse_sid(&sid))
+        .unwrap()
+        .close(CloseReason::ForcedServerClose);
+    server.closed(&sid).await;
+    while server.engine.clients_count() > 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "still registered after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(started.elapsed() >= std::time::Duration::from_millis(350));
+    server.assert_healthy().await;
+}

@@ -406,3 +406,51 @@ async fn a_ping_queued_during_the_upgrade_goes_over_the_websocket() {
         .await;
     server.assert_healthy().await;
 }
+
+/// A polling session whose upgrade request gets its 101 and then nothing, and which never
+/// polls again: the probe times out, and the session's heartbeat still reaps it.
+#[tokio::test]
+async fn an_abandoned_upgrade_and_session_are_reaped() {
+    let config = tower_socketio_engine::EngineConfig::default()
+        .ping_interval(std::time::Duration::from_millis(200))
+        .ping_timeout(std::time::Duration::from_millis(200))
+        .upgrade_timeout(std::time::Duration::from_millis(200));
+    let mut server = TestServer::start(config).await;
+    let mut held = Vec::new();
+    let mut sids = Vec::new();
+    for _ in 0..20 {
+        let (sid, _) = handshake(server.addr).await;
+        server.opened().await;
+        let mut s = start(
+            server.addr,
+            &upgrade_request(&format!("EIO=4&transport=websocket&sid={sid}"), &[]),
+        )
+        .await;
+        let mut buf = Vec::new();
+        let res = tokio::time::timeout(WAIT, read_response(&mut s, &mut buf, false))
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(res.status, 101);
+        held.push(s);
+        sids.push(sid);
+    }
+    for sid in &sids {
+        let reason = server
+            .closed_within(sid, std::time::Duration::from_secs(3))
+            .await;
+        assert_eq!(reason, CloseReason::PingTimeout);
+    }
+    let deadline = std::time::Instant::now() + WAIT;
+    while server.engine.clients_count() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} sessions left",
+            server.engine.clients_count()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    drop(held);
+    server.assert_healthy().await;
+}
