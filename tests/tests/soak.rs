@@ -200,23 +200,20 @@ async fn abandoned_sessions_leave_nothing_behind() {
             }
         }
     };
-    let round = |kind: Kind, n: usize| {
-        let reaped = reaped.clone();
-        async move {
-            let mut left = n;
-            let mut longest = Duration::ZERO;
-            while left > 0 {
-                let now = left.min(batch);
-                left -= now;
-                let opened: Vec<Option<TcpStream>> =
-                    futures_util::future::join_all((0..now).map(|_| abandon(addr, kind))).await;
-                let abandoned = Instant::now();
-                reaped(format!("{kind:?}")).await;
-                longest = longest.max(abandoned.elapsed());
-                drop(opened);
-            }
-            longest
+    let round = |kind: Kind, n: usize| async move {
+        let mut left = n;
+        let mut longest = Duration::ZERO;
+        while left > 0 {
+            let now = left.min(batch);
+            left -= now;
+            let opened: Vec<Option<TcpStream>> =
+                futures_util::future::join_all((0..now).map(|_| abandon(addr, kind))).await;
+            let abandoned = Instant::now();
+            reaped(format!("{kind:?}")).await;
+            longest = longest.max(abandoned.elapsed());
+            drop(opened);
         }
+        longest
     };
 
     let start_rss = rss_kib();

@@ -45,7 +45,7 @@ fn broadcast(c: &mut Criterion) {
                     .await
             })
         });
-        io.close();
+        rt.block_on(io.close());
     }
     g.finish();
 }
