@@ -1,6 +1,7 @@
 //! Graceful shutdown with axum's `with_graceful_shutdown` and `io.close_after`: every socket
 //! leaves with `server shutting down`, what was queued reaches the npm clients before their
-//! connections close, new handshakes are refused, and the server future completes in time.
+//! connections close, and the server future completes in time. (That handshakes are refused
+//! from the start of the shutdown is tested in-process: `crates/socketio/tests/shutdown.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{
@@ -14,7 +15,7 @@ use serde_json::json;
 use tower_socketio::{DisconnectReason, Socket, SocketIo};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn close_flushes_disconnects_and_refuses_new_sessions() {
+async fn close_flushes_then_disconnects_every_client() {
     let io = SocketIo::new();
     let reasons = Arc::new(Mutex::new(Vec::new()));
     let seen = reasons.clone();
@@ -67,12 +68,6 @@ async fn close_flushes_disconnects_and_refuses_new_sessions() {
     }
     let started = Instant::now();
     trigger.send(()).unwrap();
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let refused = reqwest_like_get(addr, "/socket.io/?EIO=4&transport=polling").await;
-    assert!(
-        refused.starts_with("HTTP/1.1 503") && refused.contains("Server shutting down"),
-        "{refused}"
-    );
 
     for c in &clients {
         for i in 0..100 {
@@ -94,19 +89,4 @@ async fn close_flushes_disconnects_and_refuses_new_sessions() {
     eprintln!("shutdown took {took:?}");
     let reasons = reasons.lock().unwrap().clone();
     assert_eq!(reasons, vec![DisconnectReason::ServerShuttingDown; 3]);
-}
-
-/// A raw HTTP GET (the server closes the connection after the answer or not; we read what
-/// comes within a second).
-async fn reqwest_like_get(addr: SocketAddr, target: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(
-        format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut buf = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(1), s.read_to_end(&mut buf)).await;
-    String::from_utf8_lossy(&buf).into_owned()
 }
