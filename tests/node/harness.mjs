@@ -25,7 +25,9 @@
 // [name, ...args]: the first argument says which client answered.
 //
 // Node server ops (one server per harness):
-//   server.start {port, redisUrl, key?, specific?, recovery?, app?} -> {port}
+//   server.start {port, redisUrl, key?, specific?, recovery?, app?, sharded?, mode?} -> {port}
+//     sharded: redisUrl names a node of a Redis Cluster; createShardedAdapter with
+//     subscriptionMode `mode` (default "dynamic").
 //     app "chat": the namespace `/` is the chat example instead (users counted cluster-wide
 //     with fetchSockets, as the Rust chat does).
 //   server.emit {nsp, rooms?, except?, volatile?, event, args}
@@ -53,9 +55,12 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const { io: connect } = require("socket.io-client");
 const { Server } = require("socket.io");
-const { createAdapter } = require("@socket.io/redis-adapter");
+const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 const { Emitter } = require("@socket.io/redis-emitter");
 const { createClient } = require("redis");
+// node-redis 5 for Redis Cluster (what @socket.io/redis-adapter's own tests use): 4.x does not
+// re-subscribe shard channels on a restarted master.
+const { createCluster } = require("redis-v5");
 const msgpackParser = require("socket.io-msgpack-parser");
 
 const maxSeconds = (() => {
@@ -201,16 +206,21 @@ function target(p) {
 
 async function serverStart(p) {
   if (server) throw new Error("server already started");
-  const pub = createClient({ url: local(p.redisUrl) });
+  const pub = p.sharded
+    ? createCluster({ rootNodes: [{ url: local(p.redisUrl) }] })
+    : createClient({ url: local(p.redisUrl) });
   const sub = pub.duplicate();
   for (const c of [pub, sub]) c.on("error", () => {});
   await Promise.all([pub.connect(), sub.connect()]);
   const http = createServer();
+  const adapter = p.sharded
+    ? createShardedAdapter(pub, sub, { subscriptionMode: p.mode ?? "dynamic" })
+    : createAdapter(pub, sub, {
+        key: p.key ?? "socket.io",
+        publishOnSpecificResponseChannel: !!p.specific,
+      });
   const io = new Server(http, {
-    adapter: createAdapter(pub, sub, {
-      key: p.key ?? "socket.io",
-      publishOnSpecificResponseChannel: !!p.specific,
-    }),
+    adapter,
     ...(p.recovery ? { connectionStateRecovery: {} } : {}),
   });
   const serverSide = new Inbox();

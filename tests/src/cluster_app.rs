@@ -11,7 +11,8 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, mpsc};
 use tower_socketio::{
-    AckSender, Args, ServerSideEvent, Socket, SocketIo, SocketIoConfig, extract::Data,
+    AckSender, Args, ServerSideEvent, Socket, SocketIo, SocketIoConfig, adapter::AdapterFactory,
+    extract::Data,
 };
 use tower_socketio_redis::{RedisAdapter, RedisAdapterConfig};
 
@@ -22,8 +23,6 @@ pub type ServerSideRecord = (String, String, Value);
 pub struct RustNode {
     /// The server.
     pub io: SocketIo,
-    /// Its adapter.
-    pub adapter: RedisAdapter,
     /// Where it listens.
     pub addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
@@ -77,9 +76,14 @@ pub async fn start_rust_node(
     let adapter = RedisAdapter::new(client, config)
         .await
         .map_err(|e| format!("cannot connect the adapter: {e}"))?;
+    start_node(adapter).await
+}
+
+/// Starts a Rust node on a free port of 127.0.0.1 with `adapter` (any cluster adapter).
+pub async fn start_node(adapter: impl AdapterFactory) -> Result<RustNode, String> {
     let io = SocketIo::builder()
         .config(SocketIoConfig::default().ack_timeout(Duration::from_secs(5)))
-        .adapter(adapter.clone())
+        .adapter(adapter)
         .build();
     let (tx, rx) = mpsc::unbounded_channel();
     for nsp in ["/", "/chat"] {
@@ -122,7 +126,6 @@ pub async fn start_rust_node(
     });
     Ok(RustNode {
         io,
-        adapter,
         addr,
         server,
         server_side: Mutex::new(rx),

@@ -179,3 +179,120 @@ pub async fn ping(addr: SocketAddr) -> bool {
         Ok(Some(true))
     )
 }
+
+/// A free port `p` of 127.0.0.1 whose cluster bus port `p + 10000` is free too.
+fn free_cluster_port() -> Result<u16, String> {
+    for _ in 0..100 {
+        let port = free_port()?;
+        if port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err("no free port pair for a cluster node".to_owned())
+}
+
+/// A Redis Cluster of the test's own: `masters` `redis-server --cluster-enabled yes` nodes
+/// joined with `redis-cli --cluster create`, no replicas. Killed when dropped.
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts the nodes, creates the cluster and waits until every node says it is ok.
+    pub async fn start(masters: usize) -> Result<RedisCluster, String> {
+        let mut nodes = Vec::new();
+        for _ in 0..masters {
+            let port = free_cluster_port()?;
+            let node = RedisServer::start_with(
+                port,
+                [
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+            )
+            .await?;
+            nodes.push(node);
+        }
+        let addrs: Vec<String> = nodes.iter().map(|n| n.addr().to_string()).collect();
+        let out = tokio::time::timeout(
+            Duration::from_secs(30),
+            Command::new("redis-cli")
+                .arg("--cluster")
+                .arg("create")
+                .args(&addrs)
+                .args(["--cluster-replicas", "0", "--cluster-yes"])
+                .stdin(Stdio::null())
+                .output(),
+        )
+        .await
+        .map_err(|_| "redis-cli --cluster create did not finish within 30 s".to_owned())?
+        .map_err(|e| format!("cannot run redis-cli: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "redis-cli --cluster create failed: {}",
+                String::from_utf8_lossy(&out.stdout)
+            ));
+        }
+        let cluster = RedisCluster { nodes };
+        cluster.wait_ok().await?;
+        Ok(cluster)
+    }
+
+    /// Waits until every node reports `cluster_state:ok`.
+    pub async fn wait_ok(&self) -> Result<(), String> {
+        let started = Instant::now();
+        for node in &self.nodes {
+            loop {
+                if cluster_ok(node.addr()).await {
+                    break;
+                }
+                if started.elapsed() > Duration::from_secs(30) {
+                    return Err(format!(
+                        "node {} never reported cluster_state:ok",
+                        node.addr()
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// `redis://127.0.0.1:port` of node `i`.
+    pub fn url(&self, i: usize) -> String {
+        self.nodes[i].url()
+    }
+
+    /// The URLs of every node.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// Kills node `i` and starts it again on the same port, with its cluster configuration:
+    /// it rejoins with its slots.
+    pub async fn restart(&mut self, i: usize) -> Result<(), String> {
+        self.nodes[i].restart().await?;
+        self.wait_ok().await
+    }
+}
+
+async fn cluster_ok(addr: SocketAddr) -> bool {
+    let attempt = async {
+        let mut stream = TcpStream::connect(addr).await.ok()?;
+        stream.write_all(b"CLUSTER INFO\r\n").await.ok()?;
+        let mut buf = vec![0u8; 4096];
+        let n = stream.read(&mut buf).await.ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).contains("cluster_state:ok"))
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_millis(500), attempt).await,
+        Ok(Some(true))
+    )
+}

@@ -30,7 +30,7 @@ use tokio::sync::mpsc;
 /// The longest wait between two reconnection attempts.
 pub(crate) const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// The first wait between reconnection attempts.
-const MIN_RECONNECT_DELAY: Duration = Duration::from_millis(50);
+pub(crate) const MIN_RECONNECT_DELAY: Duration = Duration::from_millis(50);
 /// How long one command may take (a publish batch, a `PUBSUB NUMSUB`).
 pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// Most messages published in one pipeline.
@@ -115,44 +115,63 @@ struct Outgoing {
 
 /// The state of the Redis link, for logging transitions once.
 #[derive(Default)]
-struct Health {
-    publish_down: AtomicBool,
-    subscribe_down: AtomicBool,
+pub(crate) struct Health {
+    pub(crate) publish_down: AtomicBool,
+    pub(crate) subscribe_down: AtomicBool,
     queue_full: AtomicBool,
-    dropped_out: AtomicU64,
-    dropped_in: AtomicU64,
+    pub(crate) dropped_out: AtomicU64,
+    pub(crate) dropped_in: AtomicU64,
     intake_full: AtomicBool,
 }
 
 impl Health {
-    fn publish_ok(&self) {
+    pub(crate) fn publish_ok(&self) {
         if self.publish_down.swap(false, Ordering::AcqRel) {
             tracing::info!(target: "socketio::redis", dropped = self.dropped_out.load(Ordering::Relaxed), "Redis reachable again: publishing");
         }
         self.queue_full.store(false, Ordering::Release);
     }
 
-    fn publish_failed(&self, error: &dyn std::fmt::Display, lost: usize) {
+    pub(crate) fn publish_failed(&self, error: &dyn std::fmt::Display, lost: usize) {
         self.dropped_out.fetch_add(lost as u64, Ordering::Relaxed);
         if !self.publish_down.swap(true, Ordering::AcqRel) {
             tracing::warn!(target: "socketio::redis", "Redis unreachable ({error}): messages to other servers are dropped until it is back");
         }
     }
 
-    fn queue_overflow(&self) {
+    pub(crate) fn queue_overflow(&self) {
         self.dropped_out.fetch_add(1, Ordering::Relaxed);
         if !self.queue_full.swap(true, Ordering::AcqRel) {
             tracing::warn!(target: "socketio::redis", "the queue of messages to Redis is full: messages to other servers are dropped");
         }
     }
 
-    fn subscription_lost(&self) {
+    /// Hands a received message to the dispatcher, or drops (and counts) it when the intake
+    /// is full. `Err` once the dispatcher is gone.
+    pub(crate) fn take_in(&self, tx: &mpsc::Sender<PushInfo>, info: PushInfo) -> Result<(), ()> {
+        match tx.try_send(info) {
+            Ok(()) => {
+                self.intake_full.store(false, Ordering::Release);
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.dropped_in.fetch_add(1, Ordering::Relaxed);
+                if !self.intake_full.swap(true, Ordering::AcqRel) {
+                    tracing::warn!(target: "socketio::redis", "messages from other servers arrive faster than they are handled: dropping them");
+                }
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+        }
+    }
+
+    pub(crate) fn subscription_lost(&self) {
         if !self.subscribe_down.swap(true, Ordering::AcqRel) {
             tracing::warn!(target: "socketio::redis", "lost the Redis subscription connection: reconnecting");
         }
     }
 
-    fn subscription_back(&self) {
+    pub(crate) fn subscription_back(&self) {
         if self.subscribe_down.swap(false, Ordering::AcqRel) {
             tracing::info!(target: "socketio::redis", "Redis subscription connection back: subscribed again");
         }
@@ -216,20 +235,7 @@ impl Connections {
                 });
                 return Ok(());
             }
-            match push_tx.try_send(info) {
-                Ok(()) => {
-                    intake_health.intake_full.store(false, Ordering::Release);
-                    Ok(())
-                }
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    intake_health.dropped_in.fetch_add(1, Ordering::Relaxed);
-                    if !intake_health.intake_full.swap(true, Ordering::AcqRel) {
-                        tracing::warn!(target: "socketio::redis", "messages from other servers arrive faster than they are handled: dropping them");
-                    }
-                    Ok(())
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
-            }
+            intake_health.take_in(&push_tx, info)
         };
         let subscriber = ConnectionManager::new_lazy_with_config(
             sub_client,
@@ -457,7 +463,7 @@ async fn subscribe_task(
     }
 }
 
-fn bulk(value: &Value) -> Option<&[u8]> {
+pub(crate) fn bulk(value: &Value) -> Option<&[u8]> {
     match value {
         Value::BulkString(b) => Some(b),
         Value::SimpleString(s) => Some(s.as_bytes()),

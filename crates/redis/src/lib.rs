@@ -10,6 +10,7 @@ pub mod guide {
     pub mod scaling {}
 }
 mod emitter;
+mod sharded;
 mod wire;
 
 use std::time::Duration;
@@ -18,6 +19,7 @@ pub use adapter::RedisAdapter;
 pub use emitter::{EmitterError, RedisEmitter};
 /// The Redis client this crate uses (build a [`redis::Client`] with it).
 pub use redis;
+pub use sharded::{ShardedConfig, ShardedRedisAdapter, SubscriptionMode};
 
 /// Configuration of a [`RedisAdapter`], with the defaults of Node's `@socket.io/redis-adapter`.
 #[derive(Debug, Clone)]

@@ -2,14 +2,16 @@
 //!
 //! - `PORT`: the port (3000).
 //! - `REDIS_URL` (e.g. `redis://127.0.0.1:6379`): one node of a cluster sharing that Redis
-//!   with other chat nodes, Rust or Node; `REDIS_ADAPTER` picks the flavour (`classic`).
+//!   with other chat nodes, Rust or Node; `REDIS_ADAPTER` picks the flavour: `classic`
+//!   (Pub/Sub, the default) or `sharded` (sharded Pub/Sub; `REDIS_URL` names one node of a
+//!   Redis Cluster).
 //! - `RECOVERY_MS`: how long a disconnected client may come back and recover its session
 //!   (120000).
 
 use std::time::Duration;
 
 use tower_socketio::{RecoveryConfig, SocketIoConfig};
-use tower_socketio_redis::RedisAdapter;
+use tower_socketio_redis::{RedisAdapter, ShardedRedisAdapter};
 
 fn fail(message: String) -> std::io::Error {
     std::io::Error::other(message)
@@ -32,19 +34,28 @@ async fn main() -> std::io::Result<()> {
     let io = match std::env::var("REDIS_URL") {
         Ok(url) => {
             let flavour = std::env::var("REDIS_ADAPTER").unwrap_or_else(|_| "classic".into());
-            match flavour.as_str() {
-                "classic" => {}
+            let io = match flavour.as_str() {
+                "classic" => {
+                    let adapter = RedisAdapter::connect(&url)
+                        .await
+                        .map_err(|e| fail(format!("REDIS_URL={url}: {e}")))?;
+                    chat::socket_io_with_adapter(config, adapter)
+                }
+                "sharded" => {
+                    // One node of a Redis Cluster: the client discovers the others.
+                    let adapter = ShardedRedisAdapter::connect(&[url.as_str()])
+                        .await
+                        .map_err(|e| fail(format!("REDIS_URL={url} (a Redis Cluster): {e}")))?;
+                    chat::socket_io_with_adapter(config, adapter)
+                }
                 other => {
                     return Err(fail(format!(
-                        "REDIS_ADAPTER={other:?}: this build knows `classic` only"
+                        "REDIS_ADAPTER={other:?}: expected `classic` or `sharded`"
                     )));
                 }
-            }
-            let adapter = RedisAdapter::connect(&url)
-                .await
-                .map_err(|e| fail(format!("REDIS_URL={url}: {e}")))?;
+            };
             tracing::info!("a node of the cluster of {url} ({flavour} Redis adapter)");
-            chat::socket_io_with_adapter(config, adapter)
+            io
         }
         Err(_) => chat::socket_io(config),
     };
