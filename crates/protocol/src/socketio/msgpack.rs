@@ -55,7 +55,7 @@ pub struct MsgpackPacket {
 /// Keys other than `type`, `nsp`, `data` and `id` are ignored (the JS client also sends
 /// `options`); for a repeated key the last value wins, as in JavaScript.
 pub fn decode(bytes: &[u8]) -> Result<MsgpackPacket, DecodeError> {
-    let mut reader = Reader { rest: bytes };
+    let mut reader = Reader::new(bytes);
     let value = reader.value(0)?;
     if !reader.rest.is_empty() {
         return Err(DecodeError::InvalidPayload);
@@ -211,11 +211,40 @@ fn write_uint(out: &mut Vec<u8>, n: u64) {
 
 /// A msgpack reader over untrusted bytes: lengths are checked against the remaining input
 /// before anything is allocated, and nesting is bounded by [`MAX_DEPTH`].
+///
+/// The length of an array or a map is the sender's claim, so the room reserved for elements
+/// ahead of reading them is bounded twice: by the bytes left at that point (every element
+/// takes at least one byte, every entry two), and, over the whole message, by the size of the
+/// message. The first bound alone is not enough: each of 128 nested headers claiming 2^32
+/// elements could reserve room for all the bytes left, a few hundred times the input.
+/// A valid message never hits the second bound (each value is an element of at most one
+/// array or map and takes at least one byte), so its arrays and maps are allocated once, at
+/// their exact size.
 struct Reader<'a> {
     rest: &'a [u8],
+    /// The size of the whole message.
+    size: usize,
+    /// The room reserved so far, in items (an entry counts as two), at most `size`.
+    reserved: usize,
 }
 
 impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Reader {
+            rest: bytes,
+            size: bytes.len(),
+            reserved: 0,
+        }
+    }
+
+    /// The number of items to reserve room for, out of `len` claimed items of at least
+    /// `item_size` bytes each.
+    fn reserve(&mut self, len: usize, item_size: usize) -> usize {
+        let left = self.size.saturating_sub(self.reserved);
+        let n = len.min(self.rest.len() / item_size).min(left / item_size);
+        self.reserved += n * item_size;
+        n
+    }
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if n > self.rest.len() {
             return Err(DecodeError::InvalidPayload);
@@ -280,8 +309,7 @@ impl<'a> Reader<'a> {
         if depth >= MAX_DEPTH {
             return Err(DecodeError::InvalidPayload);
         }
-        // Every element takes at least one byte.
-        let mut items = Vec::with_capacity(len.min(self.rest.len()));
+        let mut items = Vec::with_capacity(self.reserve(len, 1));
         for _ in 0..len {
             items.push(self.value(depth + 1)?);
         }
@@ -292,8 +320,7 @@ impl<'a> Reader<'a> {
         if depth >= MAX_DEPTH {
             return Err(DecodeError::InvalidPayload);
         }
-        // Every entry takes at least two bytes.
-        let mut entries = Vec::with_capacity(len.min(self.rest.len() / 2));
+        let mut entries = Vec::with_capacity(self.reserve(len, 2));
         for _ in 0..len {
             let key = self.value(depth + 1)?;
             let value = self.value(depth + 1)?;
@@ -382,5 +409,87 @@ impl<'a> Reader<'a> {
             }
             0xe0..=0xff => Value::Integer(Integer::from(i8::from_be_bytes([marker]))),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    /// The capacity of every array and map in `value`, and their number of items.
+    fn reserved(value: &Value) -> (usize, usize) {
+        match value {
+            Value::Array(items) => items
+                .iter()
+                .map(reserved)
+                .fold((items.capacity(), items.len()), |(c, l), (ci, li)| {
+                    (c + ci, l + li)
+                }),
+            Value::Map(entries) => entries
+                .iter()
+                .flat_map(|(k, v)| [reserved(k), reserved(v)])
+                .fold(
+                    (2 * entries.capacity(), 2 * entries.len()),
+                    |(c, l), (ci, li)| (c + ci, l + li),
+                ),
+            _ => (0, 0),
+        }
+    }
+
+    #[test]
+    fn hostile_lengths_reserve_at_most_the_input_size() {
+        // Found by the `socketio_msgpack` fuzz target: nested headers claiming 2^32 items
+        // (arrays, maps, and both) each reserved room for every byte left, about 4 000 times
+        // the size of the input (16 MB for a 4 KB message, 4 GB for a 1 MB one).
+        for header in [
+            &b"\xdd\xff\xff\xff\xff"[..],
+            b"\xdf\xff\xff\xff\xff",
+            b"\xdd\xff\xff\xff\xff\xdf\xff\xff\xff\xff\xc0",
+            b"\xdc\xff\xff",
+            b"\xde\xff\xff\xa0",
+        ] {
+            let mut input = header.repeat(MAX_DEPTH - 1);
+            input.resize(4000, 0xc0);
+            let mut reader = Reader::new(&input);
+            assert_eq!(reader.value(0), Err(DecodeError::InvalidPayload));
+            assert!(reader.reserved <= input.len(), "{}", reader.reserved);
+            assert_eq!(decode(&input), Err(DecodeError::InvalidPayload));
+        }
+    }
+
+    #[test]
+    fn valid_messages_are_reserved_exactly() {
+        let nested = Value::Array(vec![
+            Value::from("ev"),
+            Value::Array((0..100).map(Value::from).collect()),
+            Value::Map(vec![
+                (Value::from("a"), Value::Array(vec![Value::Nil; 7])),
+                (
+                    Value::from(1),
+                    Value::Map(vec![(Value::Nil, Value::Array(vec![]))]),
+                ),
+            ]),
+            Value::Array(vec![Value::Array(vec![Value::Array(vec![Value::from(
+                true,
+            )])])]),
+        ]);
+        let Frame::Binary(bytes) = encode(PacketKind::Event, "/", None, Some(&nested)) else {
+            panic!("binary");
+        };
+        let packet = decode(&bytes).unwrap();
+        let data = packet.data.unwrap();
+        assert_eq!(data, nested);
+        let (capacity, len) = reserved(&data);
+        assert_eq!(capacity, len);
+        // Dense items use up exactly the whole size, which is still enough.
+        let dense = Value::Array(vec![Value::Array(vec![Value::Nil; 200]); 20]);
+        let mut out = Vec::new();
+        rmpv::encode::write_value(&mut out, &dense).unwrap();
+        let mut reader = Reader::new(&out);
+        let value = reader.value(0).unwrap();
+        let (capacity, len) = reserved(&value);
+        assert_eq!((capacity, len), (20 * 201, 20 * 201));
     }
 }
