@@ -27,6 +27,10 @@ pub const SEPARATOR: u8 = 0xff;
 /// The most attachments an [`args`] input gives its arguments.
 pub const MAX_ATTACHMENTS: usize = 8;
 
+/// The deepest msgpack value an [`args`] input holds: the nesting limit of the protocol's
+/// msgpack decoder (`tower_socketio_protocol::socketio::msgpack::MAX_DEPTH`).
+pub const MSGPACK_DEPTH: usize = 128;
+
 /// A small struct to read arguments into.
 #[derive(Debug, Deserialize, Serialize)]
 struct Small {
@@ -89,7 +93,12 @@ pub fn args(data: &[u8]) {
             }
         }
         kind => {
-            let Ok(value) = rmpv::decode::read_value(&mut &rest[..]) else {
+            // Nested no deeper than the protocol's msgpack decoder lets a client send. (Deeper
+            // values, which only other servers or handlers can make, are written as JSON that
+            // `Args` cannot read back when they hold binary data nested more than 256 levels
+            // deep: see `fuzz/regressions/args/`.)
+            let Ok(value) = rmpv::decode::read_value_with_max_depth(&mut &rest[..], MSGPACK_DEPTH)
+            else {
                 return;
             };
             if kind == 2 {
