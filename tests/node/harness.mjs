@@ -13,7 +13,11 @@
 // It only ever connects to 127.0.0.1.
 //
 // Client ops (clients are named; each is a socket.io-client socket on its own Manager):
-//   client.connect {name, url, nsp?, transports?, auth?, query?, msgpack?}  -> {id}
+//   client.connect {name, url, nsp?, transports?, auth?, query?, msgpack?, reconnection?,
+//                   reconnectionDelayMs?}  -> {id}
+//     reconnection: reconnect (and recover, when the server keeps sessions) after a drop,
+//     retrying every reconnectionDelayMs (default 200); each reconnection is received as the
+//     event "reconnected" with [id, recovered].
 //   client.emit {name, event, args}
 //   client.emitWithAck {name, event, args, timeoutMs}                       -> [answer...]
 //   client.next {name, event, timeoutMs}             -> the args of the next such event
@@ -21,11 +25,15 @@
 //   client.drain {name}                              -> [{event, args}] received and not taken
 //   client.disconnect {name}          client.close {name} (engine connection too)
 //   client.id {name}                  -> the socket id (null when disconnected)
+//   client.state {name}               -> {id, connected, recovered}
 // Every event a client receives with an acknowledgement request is answered with
 // [name, ...args]: the first argument says which client answered.
 //
 // Node server ops (one server per harness):
-//   server.start {port, redisUrl, key?, specific?, recovery?, app?, sharded?, mode?} -> {port}
+//   server.start {port, redisUrl, key?, specific?, recovery?, recoveryMs?, app?, sharded?,
+//                 mode?, streams?} -> {port}
+//     streams: @socket.io/redis-streams-adapter 0.3 instead of the Pub/Sub adapter.
+//     recoveryMs: the recovery window (maxDisconnectionDuration; default Node's 2 minutes).
 //     sharded: redisUrl names a node of a Redis Cluster; createShardedAdapter with
 //     subscriptionMode `mode` (default "dynamic").
 //     app "chat": the namespace `/` is the chat example instead (users counted cluster-wide
@@ -38,6 +46,7 @@
 //   server.serverSideEmit {nsp, event, args, ack?, timeoutMs?} -> {err, responses} with ack
 //   server.serverCount {nsp} -> n        server.allRooms {nsp} -> [room]
 //   server.nextServerSide {timeoutMs} -> {nsp, event, args} (every server-side event received)
+//   server.close                      -> io.close() (the sockets disconnect: "server shutting down")
 // The server's namespaces `/` and `/chat` answer client events: `join` (room), `leave` (room),
 // `set data` (data) — each acknowledged with no argument — and `whoami` (acknowledged with
 // {id, rooms, data}). Server-side events named `ping` are answered with ["pong", ...args].
@@ -57,6 +66,7 @@ const { io: connect } = require("socket.io-client");
 const { Server } = require("socket.io");
 const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 const { Emitter } = require("@socket.io/redis-emitter");
+const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
 const { createClient } = require("redis");
 // node-redis 5 for Redis Cluster (what @socket.io/redis-adapter's own tests use): 4.x does not
 // re-subscribe shard channels on a restarted master.
@@ -156,6 +166,9 @@ async function clientConnect(p) {
   const socket = connect(url, {
     forceNew: true,
     reconnection: p.reconnection ?? false,
+    reconnectionDelay: p.reconnectionDelayMs ?? 200,
+    reconnectionDelayMax: p.reconnectionDelayMs ?? 200,
+    randomizationFactor: 0,
     transports: p.transports ?? ["polling", "websocket"],
     auth: p.auth ?? {},
     query: p.query ?? {},
@@ -172,6 +185,11 @@ async function clientConnect(p) {
     inbox.push({ event, args });
   });
   socket.on("disconnect", (reason) => inbox.push({ event: "disconnect", args: [reason] }));
+  let connected = false;
+  socket.on("connect", () => {
+    if (connected) inbox.push({ event: "reconnected", args: [socket.id, socket.recovered] });
+    connected = true;
+  });
   clients.set(p.name, { socket, inbox });
   const id = await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`client ${p.name}: no connect within 10 s`)), 10000);
@@ -213,15 +231,18 @@ async function serverStart(p) {
   for (const c of [pub, sub]) c.on("error", () => {});
   await Promise.all([pub.connect(), sub.connect()]);
   const http = createServer();
-  const adapter = p.sharded
-    ? createShardedAdapter(pub, sub, { subscriptionMode: p.mode ?? "dynamic" })
-    : createAdapter(pub, sub, {
-        key: p.key ?? "socket.io",
-        publishOnSpecificResponseChannel: !!p.specific,
-      });
+  const adapter = p.streams
+    ? createStreamsAdapter(pub)
+    : p.sharded
+      ? createShardedAdapter(pub, sub, { subscriptionMode: p.mode ?? "dynamic" })
+      : createAdapter(pub, sub, {
+          key: p.key ?? "socket.io",
+          publishOnSpecificResponseChannel: !!p.specific,
+        });
+  const recovery = p.recoveryMs ? { maxDisconnectionDuration: p.recoveryMs } : {};
   const io = new Server(http, {
     adapter,
-    ...(p.recovery ? { connectionStateRecovery: {} } : {}),
+    ...(p.recovery ? { connectionStateRecovery: recovery } : {}),
   });
   const serverSide = new Inbox();
   if (p.app === "chat") {
@@ -370,6 +391,10 @@ const ops = {
     return null;
   },
   "client.id": async (p) => client(p.name).socket.id ?? null,
+  "client.state": async (p) => {
+    const { socket } = client(p.name);
+    return { id: socket.id ?? null, connected: socket.connected, recovered: !!socket.recovered };
+  },
   "server.start": serverStart,
   "server.emit": async (p) => {
     target(p).emit(p.event, ...decode(p.args ?? []));
@@ -420,6 +445,11 @@ const ops = {
     } catch (err) {
       return { err: err.message, responses: null };
     }
+  },
+  "server.close": async () => {
+    if (!server) throw new Error("no server started");
+    await withTimeout(new Promise((resolve) => server.io.close(() => resolve())), 10000, "io.close");
+    return null;
   },
   "server.serverCount": async (p) => serverNsp(p.nsp).adapter.serverCount(),
   "server.allRooms": async (p) => [...(await serverNsp(p.nsp).adapter.allRooms())].sort(),

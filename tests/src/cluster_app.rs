@@ -72,17 +72,34 @@ pub async fn start_rust_node(
     redis_url: &str,
     config: RedisAdapterConfig,
 ) -> Result<RustNode, String> {
+    start_rust_node_with(SocketIoConfig::default(), redis_url, config).await
+}
+
+/// [`start_rust_node`] with the server configuration `io` (see [`start_node_with`]).
+pub async fn start_rust_node_with(
+    io: SocketIoConfig,
+    redis_url: &str,
+    config: RedisAdapterConfig,
+) -> Result<RustNode, String> {
     let client = tower_socketio_redis::redis::Client::open(redis_url).map_err(|e| e.to_string())?;
     let adapter = RedisAdapter::new(client, config)
         .await
         .map_err(|e| format!("cannot connect the adapter: {e}"))?;
-    start_node(adapter).await
+    start_node_with(io, adapter).await
 }
 
 /// Starts a Rust node on a free port of 127.0.0.1 with `adapter` (any cluster adapter).
 pub async fn start_node(adapter: impl AdapterFactory) -> Result<RustNode, String> {
+    start_node_with(SocketIoConfig::default(), adapter).await
+}
+
+/// [`start_node`] with `config` (its acknowledgement timeout set to 5 s).
+pub async fn start_node_with(
+    config: SocketIoConfig,
+    adapter: impl AdapterFactory,
+) -> Result<RustNode, String> {
     let io = SocketIo::builder()
-        .config(SocketIoConfig::default().ack_timeout(Duration::from_secs(5)))
+        .config(config.ack_timeout(Duration::from_secs(5)))
         .adapter(adapter)
         .build();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -177,9 +194,15 @@ impl NodeProcess {
         redis_url: &str,
         requests_timeout_ms: u64,
     ) -> Result<NodeProcess, String> {
+        let timeout = requests_timeout_ms.to_string();
+        Self::start_with(binary, &[redis_url, &timeout]).await
+    }
+
+    /// Starts `binary` (the path of `cluster-node`) with `args` (see the binary's usage).
+    pub async fn start_with(binary: &str, args: &[&str]) -> Result<NodeProcess, String> {
         use tokio::io::AsyncBufReadExt;
         let mut child = tokio::process::Command::new(binary)
-            .args([redis_url, &requests_timeout_ms.to_string()])
+            .args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
@@ -217,6 +240,19 @@ impl NodeProcess {
     pub async fn kill(&mut self) {
         let _ = self.child.start_kill();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+
+    /// Asks it to shut down (SIGTERM: `io.close()`, then exit) and waits for the exit, up to
+    /// `timeout`; whether it exited successfully.
+    pub async fn terminate(&mut self, timeout: Duration) -> Result<bool, String> {
+        let pid = self.pid().ok_or("the node is not running")?;
+        signal(pid, "TERM")?;
+        match tokio::time::timeout(timeout, self.child.wait()).await {
+            Ok(status) => Ok(status.map_err(|e| e.to_string())?.success()),
+            Err(_) => Err(format!(
+                "the node did not exit within {timeout:?} of SIGTERM"
+            )),
+        }
     }
 }
 

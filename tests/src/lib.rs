@@ -21,7 +21,9 @@ use std::{
 use serde_json::Value;
 
 pub mod cluster_app;
+pub mod cluster_matrix;
 pub mod harness;
+pub mod proxy;
 mod recovery_app;
 pub mod redis_server;
 pub mod rooms_app;

@@ -7,14 +7,18 @@ use std::net::SocketAddr;
 
 use integration_tests::{
     harness::{Client, Harness},
+    proxy::Proxy,
     redis_server::RedisServer,
 };
 use serde_json::{Value, json};
-use tower_socketio::SocketIoConfig;
-use tower_socketio_redis::RedisAdapter;
+use tower_socketio::{SocketIoConfig, adapter::AdapterFactory};
+use tower_socketio_redis::{RedisAdapter, RedisStreamsAdapter};
 
 async fn rust_chat(redis: &RedisServer) -> (String, tower_socketio::SocketIo) {
-    let adapter = RedisAdapter::connect(&redis.url()).await.unwrap();
+    serve_chat(RedisAdapter::connect(&redis.url()).await.unwrap()).await
+}
+
+async fn serve_chat(adapter: impl AdapterFactory) -> (String, tower_socketio::SocketIo) {
     let io = chat::socket_io_with_adapter(SocketIoConfig::default(), adapter);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -150,5 +154,80 @@ async fn users_on_different_nodes_chat_with_cluster_wide_counts() {
     assert_eq!(
         payload(alice.next("user joined", 3000).await.unwrap()),
         ("dave".into(), 2)
+    );
+}
+
+/// `REDIS_ADAPTER=streams`: a user whose connection drops comes back on another node — the
+/// Node.js chat — with the messages sent meanwhile, and chats on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_on_streams_recovers_a_user_on_another_node() {
+    let redis = RedisServer::start().await.unwrap();
+    let (url_a, io_a) = serve_chat(RedisStreamsAdapter::connect(&redis.url()).await.unwrap()).await;
+    let node = Harness::start(120).await.unwrap();
+    let started = node
+        .call(
+            "server.start",
+            json!({ "redisUrl": redis.url(), "app": "chat", "streams": true, "recovery": true }),
+        )
+        .await
+        .unwrap();
+    let port = u16::try_from(started["port"].as_u64().unwrap()).unwrap();
+    while io_a.server_count().await != 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let addr_a: SocketAddr = url_a.trim_start_matches("http://").parse().unwrap();
+    let proxy = Proxy::start(addr_a).await.unwrap();
+
+    let h = Harness::start(120).await.unwrap();
+    let (alice, alice_id) = Client::connect(
+        &h,
+        "alice",
+        &proxy.url(),
+        "/",
+        json!({"transports": ["websocket"], "reconnection": true}),
+    )
+    .await
+    .unwrap();
+    alice.emit("add user", json!(["alice"])).await.unwrap();
+    assert_eq!(alice.next("login", 3000).await.unwrap()[0]["users"], 1);
+    let (bob, _) = Client::connect(
+        &h,
+        "bob",
+        &format!("http://127.0.0.1:{port}"),
+        "/",
+        json!({}),
+    )
+    .await
+    .unwrap();
+    bob.emit("add user", json!(["bob"])).await.unwrap();
+    assert_eq!(
+        payload(alice.next("user joined", 3000).await.unwrap()),
+        ("bob".into(), 2)
+    );
+
+    proxy.cut();
+    alice.next("disconnect", 5000).await.unwrap();
+    for i in 0..20 {
+        bob.emit("new message", json!([format!("m{i}")]))
+            .await
+            .unwrap();
+    }
+    proxy.route(SocketAddr::from(([127, 0, 0, 1], port)));
+    let back = alice.next("reconnected", 10_000).await.unwrap();
+    assert_eq!(back, json!([alice_id, true]), "same id, recovered");
+    for i in 0..20 {
+        let args = alice.next("new message", 3000).await.unwrap();
+        assert_eq!(
+            args[0],
+            json!({"username": "bob", "message": format!("m{i}")}),
+            "missed message {i}"
+        );
+    }
+    alice.none("new message", 300).await.unwrap();
+    // Still logged in as alice (her data came back): she chats on, from the Node node.
+    alice.emit("new message", json!(["back"])).await.unwrap();
+    assert_eq!(
+        bob.next("new message", 3000).await.unwrap()[0],
+        json!({"username": "alice", "message": "back"})
     );
 }

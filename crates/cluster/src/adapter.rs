@@ -3,7 +3,7 @@
 use std::{
     collections::{HashMap, HashSet},
     fmt,
-    sync::{Arc, Mutex, MutexGuard, PoisonError, Weak},
+    sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak},
     time::Duration,
 };
 
@@ -43,6 +43,46 @@ pub trait Transport: Send + Sync + 'static {
 
     /// The namespace is gone: unsubscribe.
     fn close(&self) {}
+
+    /// Whether published broadcasts get an offset from the transport (see
+    /// [`Transport::publish`]): with connection state recovery on, the adapter then delivers
+    /// recoverable emits locally once published, with that offset, as Node does.
+    fn assigns_offsets(&self) -> bool {
+        false
+    }
+
+    /// Connection state recovery across nodes: keeps a disconnected socket's session where
+    /// every node can find it, for `ttl`. `false`: the transport keeps no sessions (the
+    /// adapter keeps them in memory, for this node only).
+    fn persist_session(&self, session: &SessionRecord, ttl: Duration) -> bool {
+        let _ = (session, ttl);
+        false
+    }
+
+    /// Connection state recovery across nodes: the session `pid` (taken: it is single-use)
+    /// with the events sent after `offset` that its rooms should get, each with its offset.
+    /// `None`: the transport keeps no sessions.
+    fn restore_session(&self, pid: &str, offset: &str) -> Option<BoxFuture<Option<StoredSession>>> {
+        let _ = (pid, offset);
+        None
+    }
+}
+
+/// A session a transport kept, with the events it missed (each with its offset), in order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct StoredSession {
+    /// The session.
+    pub session: SessionRecord,
+    /// The missed events.
+    pub missed: Vec<(PacketData, String)>,
+}
+
+impl StoredSession {
+    /// A kept session with the events it missed.
+    pub fn new(session: SessionRecord, missed: Vec<(PacketData, String)>) -> Self {
+        StoredSession { session, missed }
+    }
 }
 
 /// Options of a [`ClusterAdapter`], with Node's defaults.
@@ -136,6 +176,15 @@ struct Inner {
     options: ClusterOptions,
     state: Mutex<State>,
     closed: std::sync::atomic::AtomicBool,
+    /// Recoverable emits waiting for their offset, delivered locally in order.
+    deliveries: OnceLock<mpsc::UnboundedSender<Delivery>>,
+}
+
+/// A recoverable emit being published: delivered locally once its offset is known.
+struct Delivery {
+    published: BoxFuture<Option<String>>,
+    data: PacketData,
+    opts: BroadcastOptions,
 }
 
 /// socket.io-adapter's `ClusterAdapter`: the cluster semantics Node's sharded Redis, Redis
@@ -264,7 +313,7 @@ impl Inner {
         answers
     }
 
-    fn on_message(self: &Arc<Self>, message: Message) {
+    fn on_message(self: &Arc<Self>, message: Message, offset: Option<&str>) {
         if message.uid == self.uid || self.closed.load(std::sync::atomic::Ordering::Acquire) {
             return;
         }
@@ -290,13 +339,20 @@ impl Inner {
             MessageType::InitialHeartbeat | MessageType::Heartbeat => {}
             MessageType::AdapterClose => self.remove_node(&message.uid),
             MessageType::Broadcast => {
-                let Some(packet) = data.packet.as_ref().and_then(message::packet_data) else {
+                let Some(packet) = data.broadcast_event() else {
                     tracing::debug!(target: "socketio::cluster", "broadcast without a packet ignored");
                     return;
                 };
-                match data.request_id {
-                    None => self.ns.broadcast(packet, &opts),
-                    Some(id) => self.broadcast_with_ack(&message.uid, id, packet, &opts),
+                match (data.request_id, offset) {
+                    (Some(id), _) => self.broadcast_with_ack(&message.uid, id, packet, &opts),
+                    // Node's `addOffsetIfNecessary`: with recovery on, a packet with an offset
+                    // carries it (not volatile ones).
+                    (None, Some(offset))
+                        if self.ns.recovery().is_some() && !opts.flags().volatile =>
+                    {
+                        self.ns.broadcast_with_offset(packet, &opts, offset);
+                    }
+                    (None, _) => self.ns.broadcast(packet, &opts),
                 }
             }
             MessageType::SocketsJoin => {
@@ -472,6 +528,7 @@ impl ClusterAdapter {
                 last_publish: tokio::time::Instant::now(),
             }),
             closed: std::sync::atomic::AtomicBool::new(false),
+            deliveries: OnceLock::new(),
         });
         if let Some(heartbeat) = options.heartbeat {
             drop(inner.publish(MessageType::InitialHeartbeat, None));
@@ -497,10 +554,10 @@ impl ClusterAdapter {
         &self.inner.ns
     }
 
-    /// A message from another node for this namespace (the transport calls this). Own
-    /// messages and other namespaces' are ignored.
-    pub fn on_message(&self, message: Message) {
-        self.inner.on_message(message);
+    /// A message from another node for this namespace (the transport calls this), with its
+    /// offset when the transport has offsets. Own messages and other namespaces' are ignored.
+    pub fn on_message(&self, message: Message, offset: Option<&str>) {
+        self.inner.on_message(message, offset);
     }
 
     /// Whether `room` is the own room of a socket of this node (a private room).
@@ -529,6 +586,23 @@ impl WeakClusterAdapter {
     /// The adapter, if it is still there.
     pub fn upgrade(&self) -> Option<ClusterAdapter> {
         self.0.upgrade().map(|inner| ClusterAdapter { inner })
+    }
+}
+
+/// Delivers recoverable emits locally, in the order they were published, each with its
+/// offset (or without, if publishing failed: as Node, the local clients still get it).
+async fn deliver_task(inner: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Delivery>) {
+    while let Some(delivery) = rx.recv().await {
+        let offset = delivery.published.await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        match offset {
+            Some(offset) => inner
+                .ns
+                .broadcast_with_offset(delivery.data, &delivery.opts, &offset),
+            None => inner.ns.broadcast(delivery.data, &delivery.opts),
+        }
     }
 }
 
@@ -751,7 +825,35 @@ impl Adapter for ClusterAdapter {
         })
     }
 
+    fn assigns_offsets(&self) -> bool {
+        self.inner.transport.assigns_offsets()
+    }
+
+    fn broadcast_recoverable(&self, data: &PacketData, opts: &BroadcastOptions) {
+        let published = self.inner.publish(
+            MessageType::Broadcast,
+            Some(Data {
+                packet: Some(message::event_packet(data)),
+                opts: Some(opts.clone()),
+                ..Data::default()
+            }),
+        );
+        let tx = self.inner.deliveries.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(deliver_task(Arc::downgrade(&self.inner), rx));
+            tx
+        });
+        let _ = tx.send(Delivery {
+            published,
+            data: data.clone(),
+            opts: opts.clone(),
+        });
+    }
+
     fn next_offset(&self) -> Option<String> {
+        if self.inner.transport.assigns_offsets() {
+            return None;
+        }
         self.inner.local.next_offset()
     }
 
@@ -760,11 +862,30 @@ impl Adapter for ClusterAdapter {
     }
 
     fn persist_session(&self, session: SessionRecord) {
-        self.inner.local.persist_session(session);
+        let ttl = self
+            .inner
+            .ns
+            .recovery()
+            .map_or(Duration::ZERO, |r| r.max_disconnection_duration);
+        if !self.inner.transport.persist_session(&session, ttl) {
+            self.inner.local.persist_session(session);
+        }
     }
 
     fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
-        self.inner.local.restore_session(pid, offset)
+        let Some(stored) = self.inner.transport.restore_session(pid, offset) else {
+            return self.inner.local.restore_session(pid, offset);
+        };
+        let ns = self.inner.ns.clone();
+        Box::pin(async move {
+            let stored = stored.await?;
+            let missed = stored
+                .missed
+                .into_iter()
+                .filter_map(|(data, offset)| ns.encode_event(data, &offset))
+                .collect();
+            Some(RestoredSession::new(stored.session, missed))
+        })
     }
 
     fn close(&self) {

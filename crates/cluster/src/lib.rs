@@ -5,6 +5,7 @@ mod adapter;
 mod message;
 
 pub use adapter::{
-    ClusterAdapter, ClusterOptions, HeartbeatOptions, Transport, WeakClusterAdapter, random_id,
+    ClusterAdapter, ClusterOptions, HeartbeatOptions, StoredSession, Transport, WeakClusterAdapter,
+    random_id,
 };
 pub use message::{Data, DecodeError, Message, MessageType};

@@ -130,6 +130,14 @@ pub struct Data {
     pub client_count: Option<u64>,
 }
 
+impl Data {
+    /// The event data of a broadcast's packet (`packet.data`: the event name and its
+    /// arguments), `None` when there is no readable one.
+    pub fn broadcast_event(&self) -> Option<PacketData> {
+        self.packet.as_ref().and_then(packet_data)
+    }
+}
+
 /// A message between the nodes of a cluster.
 ///
 /// Serializes as Node's `ClusterAdapter` sends it: `{"type":3,"data":{...},"uid":"...",

@@ -202,7 +202,7 @@ impl std::fmt::Debug for Connections {
     }
 }
 
-fn manager_config() -> ConnectionManagerConfig {
+pub(crate) fn manager_config() -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
         .set_min_delay(MIN_RECONNECT_DELAY)
         .set_max_delay(MAX_RECONNECT_DELAY)
@@ -371,6 +371,11 @@ impl Connections {
         let _ = self
             .control
             .send(Control::Unsubscribe { channels, patterns });
+    }
+
+    /// The connection for commands (shared, multiplexed).
+    pub(crate) fn commands(&self) -> ConnectionManager {
+        self.commands.clone()
     }
 
     /// Messages dropped so far: (to other servers, from other servers).

@@ -11,6 +11,7 @@ pub mod guide {
 }
 mod emitter;
 mod sharded;
+mod streams;
 mod wire;
 
 use std::time::Duration;
@@ -20,6 +21,7 @@ pub use emitter::{EmitterError, RedisEmitter};
 /// The Redis client this crate uses (build a [`redis::Client`] with it).
 pub use redis;
 pub use sharded::{ShardedConfig, ShardedRedisAdapter, SubscriptionMode};
+pub use streams::{RedisStreamsAdapter, StreamsConfig};
 
 /// Configuration of a [`RedisAdapter`], with the defaults of Node's `@socket.io/redis-adapter`.
 #[derive(Debug, Clone)]

@@ -368,7 +368,7 @@ impl ShardedTransport {
             return;
         };
         match Message::decode(payload) {
-            Ok(message) => adapter.on_message(message),
+            Ok(message) => adapter.on_message(message, None),
             Err(e) => {
                 tracing::debug!(target: "socketio::redis", ns = adapter.namespace().name(), "malformed message ignored: {e}");
             }

@@ -232,6 +232,11 @@ pub(crate) fn first_as_msgpack(data: &PacketData) -> Option<rmpv::Value> {
     }
 }
 
+/// A msgpack value as JSON, as `JSON.stringify` writes it in Node (see [`first_as_json`]).
+pub(crate) fn value_to_json(value: rmpv::Value) -> serde_json::Value {
+    to_json(value, 0)
+}
+
 fn to_json(value: rmpv::Value, depth: usize) -> serde_json::Value {
     use rmpv::Value as V;
     use serde_json::Value as J;

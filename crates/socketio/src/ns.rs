@@ -115,6 +115,27 @@ impl NsInner {
         Ok(frames)
     }
 
+    /// Hands a recoverable emit to an adapter whose offsets come from the cluster, when that
+    /// is the case: `true` when it took it (it delivers locally itself, once published).
+    pub(crate) fn emit_through_adapter<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+        opts: &BroadcastOptions,
+    ) -> Result<bool, EmitError> {
+        let flags = opts.flags();
+        if flags.volatile
+            || flags.local
+            || self.shared.config.connection_state_recovery.is_none()
+            || !self.adapter.assigns_offsets()
+        {
+            return Ok(false);
+        }
+        let data = PacketData::event(event, data)?;
+        self.adapter.broadcast_recoverable(&data, opts);
+        Ok(true)
+    }
+
     pub(crate) fn next_ack_id(&self) -> u64 {
         self.next_ack.fetch_add(1, Ordering::Relaxed)
     }

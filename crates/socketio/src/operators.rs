@@ -378,22 +378,50 @@ impl BroadcastOperator {
         event: &str,
         data: &T,
     ) -> Result<(), EmitError> {
+        if self.ns.emit_through_adapter(event, data, &self.opts)? {
+            return Ok(());
+        }
         let frames = self.ns.encode_event(event, data, &self.opts)?;
+        self.deliver(event, &frames);
+        if self.remote() {
+            let data = PacketData::event(event, data)?;
+            self.ns.adapter().broadcast_remote(&data, &self.opts);
+        }
+        Ok(())
+    }
+
+    /// Emits `event` to the targeted local sockets with `offset` appended (an offset the
+    /// cluster assigned): see `LocalNamespace::broadcast_with_offset`.
+    pub(crate) fn emit_with_offset<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+        offset: &str,
+    ) -> Result<(), EmitError> {
+        let frames = packet::event(
+            self.ns.shared().config.parser,
+            self.ns.name(),
+            event,
+            data,
+            None,
+            Some(offset),
+        )?;
+        self.deliver(event, &frames);
+        Ok(())
+    }
+
+    /// Queues `frames` on every targeted local socket.
+    fn deliver(&self, event: &str, frames: &crate::packet::Frames) {
         let volatile = self.opts.flags().volatile;
         let mut observed = Vec::new();
         self.ns.for_each_target(&self.opts, &mut |socket| {
-            if socket.send_frames(&frames, volatile).is_ok() && socket.has_outgoing_listeners() {
+            if socket.send_frames(frames, volatile).is_ok() && socket.has_outgoing_listeners() {
                 observed.push(socket.clone());
             }
         });
         for socket in observed {
             socket.notify_outgoing(event);
         }
-        if self.remote() {
-            let data = PacketData::event(event, data)?;
-            self.ns.adapter().broadcast_remote(&data, &self.opts);
-        }
-        Ok(())
     }
 
     /// Sends `event` with an acknowledgement request to the targeted local sockets.

@@ -1033,6 +1033,11 @@ impl SocketEmitter<'_> {
             // room (as in Node), so it is kept for the client's recovery.
             let opts = crate::adapter::BroadcastOptions::default()
                 .with_rooms([Room::from(socket.id().as_str())]);
+            // An adapter whose offsets come from the cluster publishes it first (so that
+            // another server can replay it to this client) and delivers it here itself.
+            if socket.inner.ns.emit_through_adapter(event, data, &opts)? {
+                return Ok(());
+            }
             socket.inner.ns.encode_event(event, data, &opts)?
         } else {
             packet::event(

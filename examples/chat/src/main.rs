@@ -3,15 +3,15 @@
 //! - `PORT`: the port (3000).
 //! - `REDIS_URL` (e.g. `redis://127.0.0.1:6379`): one node of a cluster sharing that Redis
 //!   with other chat nodes, Rust or Node; `REDIS_ADAPTER` picks the flavour: `classic`
-//!   (Pub/Sub, the default) or `sharded` (sharded Pub/Sub; `REDIS_URL` names one node of a
-//!   Redis Cluster).
+//!   (Pub/Sub, the default), `sharded` (sharded Pub/Sub; `REDIS_URL` names one node of a
+//!   Redis Cluster) or `streams` (Redis Streams: a client recovers its session on any node).
 //! - `RECOVERY_MS`: how long a disconnected client may come back and recover its session
 //!   (120000).
 
 use std::time::Duration;
 
 use tower_socketio::{RecoveryConfig, SocketIoConfig};
-use tower_socketio_redis::{RedisAdapter, ShardedRedisAdapter};
+use tower_socketio_redis::{RedisAdapter, RedisStreamsAdapter, ShardedRedisAdapter};
 
 fn fail(message: String) -> std::io::Error {
     std::io::Error::other(message)
@@ -48,9 +48,15 @@ async fn main() -> std::io::Result<()> {
                         .map_err(|e| fail(format!("REDIS_URL={url} (a Redis Cluster): {e}")))?;
                     chat::socket_io_with_adapter(config, adapter)
                 }
+                "streams" => {
+                    let adapter = RedisStreamsAdapter::connect(&url)
+                        .await
+                        .map_err(|e| fail(format!("REDIS_URL={url}: {e}")))?;
+                    chat::socket_io_with_adapter(config, adapter)
+                }
                 other => {
                     return Err(fail(format!(
-                        "REDIS_ADAPTER={other:?}: expected `classic` or `sharded`"
+                        "REDIS_ADAPTER={other:?}: expected `classic`, `sharded` or `streams`"
                     )));
                 }
             };

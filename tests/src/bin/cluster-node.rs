@@ -1,29 +1,76 @@
-//! `cluster-node REDIS_URL [REQUESTS_TIMEOUT_MS]`: a Rust node of the cluster tests
-//! ([`integration_tests::cluster_app`]) in a process of its own, so a test can kill it. Prints
-//! `PORT <port>` once listening; exits when stdin closes (or when killed).
+//! `cluster-node REDIS_URL [REQUESTS_TIMEOUT_MS] [--streams] [--recovery-ms MS]`: a Rust node
+//! of the cluster tests ([`integration_tests::cluster_app`]) in a process of its own, so a test
+//! can kill it. `--streams`: the Redis Streams adapter instead of the Pub/Sub one;
+//! `--recovery-ms`: connection state recovery on, with that window. Prints `PORT <port>` once
+//! listening; on SIGTERM it shuts down (`io.close()`) and exits; it exits too when stdin
+//! closes (or when killed).
 
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
-use tower_socketio_redis::RedisAdapterConfig;
+use tower_socketio::{RecoveryConfig, SocketIoConfig};
+use tower_socketio_redis::{RedisAdapterConfig, RedisStreamsAdapter, StreamsConfig, redis};
+
+const USAGE: &str =
+    "usage: cluster-node REDIS_URL [REQUESTS_TIMEOUT_MS] [--streams] [--recovery-ms MS]";
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
+    let mut url = None;
+    let mut timeout = None;
+    let mut streams = false;
+    let mut recovery = None;
     let mut args = std::env::args().skip(1);
-    let url = args
-        .next()
-        .ok_or("usage: cluster-node REDIS_URL [REQUESTS_TIMEOUT_MS]")?;
-    let mut config = RedisAdapterConfig::default();
-    if let Some(ms) = args.next() {
-        let ms: u64 = ms
-            .parse()
-            .map_err(|e| format!("REQUESTS_TIMEOUT_MS: {e}"))?;
-        config = config.requests_timeout(Duration::from_millis(ms));
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--streams" => streams = true,
+            "--recovery-ms" => {
+                let ms: u64 = args.next().and_then(|ms| ms.parse().ok()).ok_or(USAGE)?;
+                recovery = Some(Duration::from_millis(ms));
+            }
+            _ if url.is_none() => url = Some(arg),
+            _ if timeout.is_none() => {
+                let ms: u64 = arg
+                    .parse()
+                    .map_err(|e| format!("REQUESTS_TIMEOUT_MS: {e}"))?;
+                timeout = Some(Duration::from_millis(ms));
+            }
+            _ => return Err(USAGE.to_owned()),
+        }
     }
-    let node = integration_tests::cluster_app::start_rust_node(&url, config).await?;
+    let url = url.ok_or(USAGE)?;
+    let mut config = SocketIoConfig::default();
+    if let Some(window) = recovery {
+        let mut recovery = RecoveryConfig::default();
+        recovery.max_disconnection_duration = window;
+        config = config.connection_state_recovery(recovery);
+    }
+    let node = if streams {
+        let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
+        let mut streams = StreamsConfig::default();
+        if let Some(timeout) = timeout {
+            streams = streams.requests_timeout(timeout);
+        }
+        let adapter = RedisStreamsAdapter::new(client, streams)
+            .await
+            .map_err(|e| format!("cannot connect the adapter: {e}"))?;
+        integration_tests::cluster_app::start_node_with(config, adapter).await?
+    } else {
+        let mut adapter = RedisAdapterConfig::default();
+        if let Some(timeout) = timeout {
+            adapter = adapter.requests_timeout(timeout);
+        }
+        integration_tests::cluster_app::start_rust_node_with(config, &url, adapter).await?
+    };
     println!("PORT {}", node.addr.port());
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
     let mut sink = Vec::new();
-    let _ = tokio::io::stdin().read_to_end(&mut sink).await;
+    let mut stdin = tokio::io::stdin();
+    tokio::select! {
+        _ = stdin.read_to_end(&mut sink) => {}
+        _ = terminate.recv() => {}
+    }
     node.stop().await;
     Ok(())
 }

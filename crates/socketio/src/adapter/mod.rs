@@ -460,6 +460,23 @@ pub trait Adapter: Send + Sync + 'static {
         Box::pin(async { Vec::new() })
     }
 
+    /// Connection state recovery: whether offsets come from the cluster (a Redis Streams
+    /// entry id, known once the packet is published). Then every emit that recovery keeps (a
+    /// broadcast or an emit to one socket, not volatile, not `local`) goes to
+    /// [`broadcast_recoverable`](Self::broadcast_recoverable) instead of being delivered
+    /// here first, and the adapter delivers it to this server's sockets itself with
+    /// [`LocalNamespace::broadcast_with_offset`], once it has the offset.
+    fn assigns_offsets(&self) -> bool {
+        false
+    }
+
+    /// A recoverable emit, when [`assigns_offsets`](Self::assigns_offsets): publish it, then
+    /// deliver it locally with its offset (in the order of the calls). Only called when
+    /// `assigns_offsets` is `true`.
+    fn broadcast_recoverable(&self, data: &PacketData, opts: &BroadcastOptions) {
+        let _ = (data, opts);
+    }
+
     /// Connection state recovery: the offset for the next stored packet, or `None` when
     /// this adapter does not store packets.
     fn next_offset(&self) -> Option<String> {

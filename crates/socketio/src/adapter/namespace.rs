@@ -9,7 +9,7 @@ use std::{
 
 use tower_socketio_engine::Sid;
 
-use super::{BroadcastOptions, PacketData, RemoteSocketData, Room};
+use super::{BroadcastOptions, EncodedPacket, PacketData, RemoteSocketData, Room};
 use crate::{
     args::Args, config::RecoveryConfig, ns::NsInner, operators::AckCollector,
     operators::BroadcastOperator,
@@ -78,6 +78,39 @@ impl LocalNamespace {
         if let Err(e) = op.emit_unchecked(&event, &args) {
             tracing::debug!(target: "socketio::adapter", ns = %self.name, %event, "remote broadcast not sent: {e}");
         }
+    }
+
+    /// Emits the event `data` to the targeted sockets of this server with `offset` appended
+    /// (connection state recovery, for an adapter whose offsets come from the cluster: see
+    /// [`Adapter::assigns_offsets`](super::Adapter::assigns_offsets)). Nothing is stored
+    /// here.
+    pub fn broadcast_with_offset(&self, data: PacketData, opts: &BroadcastOptions, offset: &str) {
+        let Some(op) = self.operator(opts) else {
+            return;
+        };
+        let Some((event, args)) = data.into_event() else {
+            return;
+        };
+        if let Err(e) = op.emit_with_offset(&event, &args, offset) {
+            tracing::debug!(target: "socketio::adapter", ns = %self.name, %event, "broadcast not sent: {e}");
+        }
+    }
+
+    /// The event `data` encoded for this namespace's clients with `offset` appended: a packet
+    /// a recovered session missed (see [`RestoredSession`](super::RestoredSession)).
+    pub fn encode_event(&self, data: PacketData, offset: &str) -> Option<EncodedPacket> {
+        let ns = self.ns.upgrade()?;
+        let (event, args) = data.into_event()?;
+        let frames = crate::packet::event(
+            ns.shared().config.parser,
+            ns.name(),
+            &event,
+            &args,
+            None,
+            Some(offset),
+        )
+        .ok()?;
+        Some(EncodedPacket::new(frames))
     }
 
     /// Emits the event `data` with an acknowledgement request to the targeted sockets of this
