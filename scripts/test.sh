@@ -6,7 +6,8 @@
 # Installs what the interop tests need when it is missing or stale (quick no-ops otherwise):
 # - the npm clients of tests/node (`npm ci` when node_modules is missing or older than
 #   package-lock.json; never downloads browsers),
-# - redis-server (apt, only when not on the PATH),
+# - redis-server (apt, only when not on the PATH), PostgreSQL (apt `postgresql`, only when no
+#   initdb is found; the tests start their own servers and never use the machine's),
 # - Debian's chromium for the browser tests (apt, only when /usr/bin/chromium is absent),
 # - the Python clients of tests/python/requirements.txt (pip, only when not importable),
 # then runs `cargo test --workspace --all-features "$@"`.
@@ -37,6 +38,10 @@ as_root() {
 # --- system packages (apt), only what is missing ---------------------------------------------
 apt_packages=()
 command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
+# PostgreSQL's server programs (initdb, postgres): Debian keeps them in /usr/lib/postgresql/*/bin.
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    apt_packages+=(postgresql)
+fi
 command -v node >/dev/null 2>&1 || apt_packages+=(nodejs npm)
 command -v python3 >/dev/null 2>&1 || apt_packages+=(python3 python3-pip)
 if [ "${#apt_packages[@]}" -gt 0 ]; then

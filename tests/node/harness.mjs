@@ -33,6 +33,9 @@
 //   server.start {port, redisUrl, key?, specific?, recovery?, recoveryMs?, app?, sharded?,
 //                 mode?, streams?} -> {port}
 //     streams: @socket.io/redis-streams-adapter 0.3 instead of the Pub/Sub adapter.
+//     postgresUrl (instead of redisUrl): @socket.io/postgres-adapter 0.5 on a pg Pool, the
+//     attachments table created if missing; heartbeatMs: its heartbeat interval (the
+//     timeout is three times it; default Node's 5 s / 10 s).
 //     recoveryMs: the recovery window (maxDisconnectionDuration; default Node's 2 minutes).
 //     sharded: redisUrl names a node of a Redis Cluster; createShardedAdapter with
 //     subscriptionMode `mode` (default "dynamic").
@@ -67,6 +70,8 @@ const { Server } = require("socket.io");
 const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 const { Emitter } = require("@socket.io/redis-emitter");
 const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
+const { createAdapter: createPostgresAdapter } = require("@socket.io/postgres-adapter");
+const pg = require("pg");
 const { createClient } = require("redis");
 // node-redis 5 for Redis Cluster (what @socket.io/redis-adapter's own tests use): 4.x does not
 // re-subscribe shard channels on a restarted master.
@@ -222,15 +227,39 @@ function target(p) {
   return op;
 }
 
+async function postgresAdapter(p) {
+  const url = new URL(p.postgresUrl);
+  if (url.hostname !== "127.0.0.1") throw new Error(`refusing ${p.postgresUrl}: 127.0.0.1 only`);
+  const pool = new pg.Pool({ connectionString: p.postgresUrl, max: 4 });
+  pool.on("error", () => {});
+  // The adapter's listening client has no "error" listener: without one, a database restart
+  // would crash the process (pg emits "error" on checked-out clients).
+  pool.on("connect", (client) => client.on("error", () => {}));
+  await pool.query(`
+    CREATE TABLE IF NOT EXISTS socket_io_attachments (
+        id          bigserial UNIQUE,
+        created_at  timestamptz DEFAULT NOW(),
+        payload     bytea
+    );
+  `);
+  const heartbeat = p.heartbeatMs
+    ? { heartbeatInterval: p.heartbeatMs, heartbeatTimeout: 3 * p.heartbeatMs }
+    : {};
+  return { adapter: createPostgresAdapter(pool, heartbeat), pool };
+}
+
 async function serverStart(p) {
   if (server) throw new Error("server already started");
+  if (p.postgresUrl) {
+    const { adapter, pool } = await postgresAdapter(p);
+    return listen(p, adapter, { pool, end: () => pool.end() });
+  }
   const pub = p.sharded
     ? createCluster({ rootNodes: [{ url: local(p.redisUrl) }] })
     : createClient({ url: local(p.redisUrl) });
   const sub = pub.duplicate();
   for (const c of [pub, sub]) c.on("error", () => {});
   await Promise.all([pub.connect(), sub.connect()]);
-  const http = createServer();
   const adapter = p.streams
     ? createStreamsAdapter(pub)
     : p.sharded
@@ -239,6 +268,12 @@ async function serverStart(p) {
           key: p.key ?? "socket.io",
           publishOnSpecificResponseChannel: !!p.specific,
         });
+  return listen(p, adapter, { pub, sub });
+}
+
+/** Starts the Node server with `adapter`: the harness's namespaces, or the chat. */
+async function listen(p, adapter, clients) {
+  const http = createServer();
   const recovery = p.recoveryMs ? { maxDisconnectionDuration: p.recoveryMs } : {};
   const io = new Server(http, {
     adapter,
@@ -279,7 +314,7 @@ async function serverStart(p) {
     http.once("error", reject);
     http.listen(p.port ?? 0, "127.0.0.1", resolve);
   });
-  server = { io, http, pub, sub, serverSide };
+  server = { io, http, ...clients, serverSide };
   return { port: http.address().port };
 }
 

@@ -23,6 +23,7 @@ use serde_json::Value;
 pub mod cluster_app;
 pub mod cluster_matrix;
 pub mod harness;
+pub mod postgres_server;
 pub mod proxy;
 mod recovery_app;
 pub mod redis_server;

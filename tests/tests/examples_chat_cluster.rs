@@ -7,11 +7,13 @@ use std::net::SocketAddr;
 
 use integration_tests::{
     harness::{Client, Harness},
+    postgres_server::PostgresServer,
     proxy::Proxy,
     redis_server::RedisServer,
 };
 use serde_json::{Value, json};
 use tower_socketio::{SocketIoConfig, adapter::AdapterFactory};
+use tower_socketio_postgres::PostgresAdapter;
 use tower_socketio_redis::{RedisAdapter, RedisStreamsAdapter};
 
 async fn rust_chat(redis: &RedisServer) -> (String, tower_socketio::SocketIo) {
@@ -229,5 +231,52 @@ async fn chat_on_streams_recovers_a_user_on_another_node() {
     assert_eq!(
         bob.next("new message", 3000).await.unwrap()[0],
         json!({"username": "alice", "message": "back"})
+    );
+}
+
+/// `DATABASE_URL`: the chat on the PostgreSQL adapter, a Rust node and a Node.js node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_on_postgres_counts_and_delivers_across_nodes() {
+    let pg = PostgresServer::start().await.unwrap();
+    let (url_a, io_a) = serve_chat(PostgresAdapter::connect(&pg.url()).await.unwrap()).await;
+    let node = Harness::start(120).await.unwrap();
+    let started = node
+        .call(
+            "server.start",
+            json!({ "postgresUrl": pg.url(), "app": "chat", "recovery": true }),
+        )
+        .await
+        .unwrap();
+    let url_n = format!("http://127.0.0.1:{}", started["port"]);
+    // The nodes learn each other from their first heartbeats.
+    let since = std::time::Instant::now();
+    while io_a.server_count().await != 2 {
+        assert!(since.elapsed() < std::time::Duration::from_secs(15));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let h = Harness::start(120).await.unwrap();
+    let (alice, _) = Client::connect(&h, "alice", &url_a, "/", json!({}))
+        .await
+        .unwrap();
+    let (bob, _) = Client::connect(&h, "bob", &url_n, "/", json!({}))
+        .await
+        .unwrap();
+    alice.emit("add user", json!(["alice"])).await.unwrap();
+    assert_eq!(alice.next("login", 3000).await.unwrap()[0]["users"], 1);
+    bob.emit("add user", json!(["bob"])).await.unwrap();
+    assert_eq!(bob.next("login", 5000).await.unwrap()[0]["users"], 2);
+    assert_eq!(
+        payload(alice.next("user joined", 3000).await.unwrap()),
+        ("bob".into(), 2)
+    );
+    alice.emit("new message", json!(["hi bob"])).await.unwrap();
+    assert_eq!(
+        bob.next("new message", 3000).await.unwrap()[0],
+        json!({"username": "alice", "message": "hi bob"})
+    );
+    bob.emit("new message", json!(["hi alice"])).await.unwrap();
+    assert_eq!(
+        alice.next("new message", 3000).await.unwrap()[0],
+        json!({"username": "bob", "message": "hi alice"})
     );
 }

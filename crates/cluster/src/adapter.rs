@@ -141,6 +141,22 @@ impl Default for HeartbeatOptions {
     }
 }
 
+impl HeartbeatOptions {
+    /// Sets [`interval`](Self::interval).
+    #[must_use]
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Sets [`timeout`](Self::timeout).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
 /// A node uid: 8 random bytes in hex, as Node's `randomId()`.
 pub fn random_id() -> String {
     let bytes: [u8; 8] = rand::random();

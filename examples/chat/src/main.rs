@@ -5,12 +5,16 @@
 //!   with other chat nodes, Rust or Node; `REDIS_ADAPTER` picks the flavour: `classic`
 //!   (Pub/Sub, the default), `sharded` (sharded Pub/Sub; `REDIS_URL` names one node of a
 //!   Redis Cluster) or `streams` (Redis Streams: a client recovers its session on any node).
+//! - `DATABASE_URL` (e.g. `postgres://user:password@127.0.0.1:5432/db`), when `REDIS_URL` is
+//!   not set: one node of a cluster sharing that PostgreSQL database (Node's
+//!   `@socket.io/postgres-adapter` format; `CLUSTER_ADAPTER=postgres` may be given too).
 //! - `RECOVERY_MS`: how long a disconnected client may come back and recover its session
 //!   (120000).
 
 use std::time::Duration;
 
 use tower_socketio::{RecoveryConfig, SocketIoConfig};
+use tower_socketio_postgres::PostgresAdapter;
 use tower_socketio_redis::{RedisAdapter, RedisStreamsAdapter, ShardedRedisAdapter};
 
 fn fail(message: String) -> std::io::Error {
@@ -31,8 +35,22 @@ async fn main() -> std::io::Result<()> {
     let config = SocketIoConfig::default()
         .serve_client(bundle)
         .connection_state_recovery(recovery);
-    let io = match std::env::var("REDIS_URL") {
-        Ok(url) => {
+    let redis = std::env::var("REDIS_URL").ok();
+    let database = std::env::var("DATABASE_URL").ok();
+    match std::env::var("CLUSTER_ADAPTER").as_deref() {
+        Err(_) | Ok("redis") => {}
+        Ok("postgres") if database.is_some() => {}
+        Ok("postgres") => return Err(fail("CLUSTER_ADAPTER=postgres needs DATABASE_URL".into())),
+        Ok(other) => {
+            return Err(fail(format!(
+                "CLUSTER_ADAPTER={other:?}: expected `redis` or `postgres`"
+            )));
+        }
+    }
+    let postgres = std::env::var("CLUSTER_ADAPTER").as_deref() == Ok("postgres");
+    let io = match (redis, database) {
+        (_, Some(url)) if postgres => postgres_node(config, &url).await?,
+        (Some(url), _) => {
             let flavour = std::env::var("REDIS_ADAPTER").unwrap_or_else(|_| "classic".into());
             let io = match flavour.as_str() {
                 "classic" => {
@@ -63,7 +81,19 @@ async fn main() -> std::io::Result<()> {
             tracing::info!("a node of the cluster of {url} ({flavour} Redis adapter)");
             io
         }
-        Err(_) => chat::socket_io(config),
+        (None, Some(url)) => postgres_node(config, &url).await?,
+        (None, None) => chat::socket_io(config),
     };
     example_support::serve_io(chat::router(io.clone()), io, example_support::port()).await
+}
+
+async fn postgres_node(
+    config: SocketIoConfig,
+    url: &str,
+) -> std::io::Result<tower_socketio::SocketIo> {
+    let adapter = PostgresAdapter::connect(url)
+        .await
+        .map_err(|e| fail(format!("DATABASE_URL: {e}")))?;
+    tracing::info!("a node of the cluster of the PostgreSQL database (PostgreSQL adapter)");
+    Ok(chat::socket_io_with_adapter(config, adapter))
 }
