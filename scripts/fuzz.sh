@@ -11,7 +11,10 @@
 # `cargo +nightly fuzz build` (the nightly toolchain must be installed; fuzz/ has its own
 # target dir, fuzz/target), then runs each target for SECONDS_PER_TARGET seconds (default 600)
 # with libFuzzer's -max_total_time, under `nice -n 19`, one job, on its corpus fuzz/corpus/<T>/
-# (new inputs are added there; minimize it afterwards with `cargo +nightly fuzz cmin <T>`).
+# (new inputs are added there). Minimize it afterwards before committing it, keeping the
+# hand-written seeds (the files with readable names):
+#   cargo +nightly fuzz cmin <T> -- -set_cover_merge=1 -use_counters=0
+#   git checkout HEAD -- fuzz/corpus/<T>      # brings back deleted committed files
 # A crash stops that target: libFuzzer writes the input to fuzz/artifacts/<T>/; minimize it with
 # `cargo +nightly fuzz tmin <T> <file>`, add it to fuzz/regressions/<T>/ and fix the bug (the
 # stable test crates/*/tests/fuzz_corpus.rs runs every corpus and regression file).
